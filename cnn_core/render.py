@@ -1,0 +1,196 @@
+"""Turn arrays into pictures: colour maps, nearest-neighbour upscaling, PNG bytes, small annotated matrices.
+
+Feature maps can be negative (an edge from dark to light vs light to dark), so signed maps use a diverging
+colour map centred on 0 (blue < 0 < red, white = 0) and unsigned maps a sequential one. Maps are encoded as
+PNG: JPEG would smear exactly the sharp edges a student is looking at.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+SIGNED_CMAP = "RdBu_r"
+UNSIGNED_CMAP = "viridis"
+
+
+@lru_cache(maxsize=16)
+def _lut(cmap: str) -> np.ndarray:
+    """256 RGB colours of a matplotlib colour map, as uint8 (a lookup table is much faster than calling the map)."""
+    return (matplotlib.colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+
+
+def value_range(x: np.ndarray, signed: bool) -> tuple[float, float]:
+    """The colour scale's ends: symmetric ±m for signed maps (so 0 is the middle colour), min..max otherwise.
+
+    For big signed maps m is the 99.5th percentile of |x|, not the maximum: edge maps are mostly near 0 with a
+    few extreme pixels, and scaling to those would wash everything else out to white. Beyond ±m colours saturate.
+    """
+    if signed:
+        magnitudes = np.abs(x).ravel()
+        if magnitudes.size > 4096:
+            m = float(np.partition(magnitudes, int(magnitudes.size * 0.995))[int(magnitudes.size * 0.995)])
+        else:
+            m = float(magnitudes.max()) if magnitudes.size else 0.0
+        m = m if m > 1e-12 else 1.0
+        return -m, m
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+    return (lo, hi) if hi - lo > 1e-12 else (lo, lo + 1.0)
+
+
+def colorize(x: np.ndarray, signed: bool | None = None, vmin: float | None = None, vmax: float | None = None,
+             cmap: str | None = None) -> tuple[np.ndarray, float, float, str]:
+    """Map a 2-D array to an (H, W, 3) uint8 picture. Returns (picture, vmin, vmax, colour map name).
+
+    signed=None decides from the data: any negative value → signed diverging map centred on 0.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if signed is None:
+        signed = bool(x.size and x.min() < 0)
+    lo, hi = value_range(x, signed)
+    lo = lo if vmin is None else vmin
+    hi = hi if vmax is None else vmax
+    cmap = cmap or (SIGNED_CMAP if signed else UNSIGNED_CMAP)
+    index = np.clip((x - lo) * (255.0 / max(hi - lo, 1e-12)), 0, 255).astype(np.uint8)
+    return _lut(cmap)[index], lo, hi, cmap
+
+
+def image_to_uint8(image: np.ndarray) -> np.ndarray:
+    """An (H, W, C) float image in [0, 1] (C = 1 or 3) → (H, W, 3) uint8 for display."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[..., :3]
+    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+
+
+def upscale_nearest(picture: np.ndarray, min_side: int = 256, max_factor: int = 32) -> np.ndarray:
+    """Enlarge a small map by an integer factor with hard pixel edges, so each value stays one visible square."""
+    factor = int(min(max_factor, max(1, -(-min_side // max(1, min(picture.shape[:2]))))))
+    if factor == 1:
+        return picture
+    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+
+
+def fit_width(picture: np.ndarray, max_width: int) -> np.ndarray:
+    """Shrink a picture wider than the screen column by an integer step (every k-th pixel) — cheap and exact enough."""
+    step = -(-picture.shape[1] // max_width)
+    return picture if step <= 1 else picture[::step, ::step]
+
+
+def to_png(picture: np.ndarray) -> bytes:
+    """Encode an (H, W, 3) or (H, W) uint8 picture as PNG bytes (lossless; fast compression level)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def colorbar_strip(cmap: str, width: int = 256, height: int = 14) -> np.ndarray:
+    """A horizontal strip of the colour map from low (left) to high (right); label its ends with the values."""
+    return np.repeat(_lut(cmap)[None, np.linspace(0, 255, width).astype(int)], height, axis=0)
+
+
+def draw_box(picture: np.ndarray, top: int, left: int, height: int, width: int,
+             color=(255, 200, 0), thickness: int = 2) -> np.ndarray:
+    """A copy of the picture with a rectangle outline; the box may stick out of the picture (it is clipped)."""
+    out = picture.copy()
+    H, W = out.shape[:2]
+    bottom, right = top + height - 1, left + width - 1
+    for t in range(thickness):
+        rows = slice(max(top - t, 0), min(bottom + t, H - 1) + 1)
+        cols = slice(max(left - t, 0), min(right + t, W - 1) + 1)
+        for r in (top - t, bottom + t):
+            if 0 <= r < H:
+                out[r, cols] = color
+        for c in (left - t, right + t):
+            if 0 <= c < W:
+                out[rows, c] = color
+    return out
+
+
+def overlay(picture: np.ndarray, heat: np.ndarray, alpha: float = 0.6, cmap: str = "inferno") -> np.ndarray:
+    """Blend a heat map (same H, W; any range, scaled to its max) over a picture; zero heat leaves the picture."""
+    heat = np.asarray(heat, dtype=np.float32)
+    weight = heat / heat.max() if heat.max() > 0 else heat
+    colored = _lut(cmap)[(weight * 255).astype(np.uint8)].astype(np.float32)
+    w = (alpha * weight)[..., None]
+    return (picture.astype(np.float32) * (1 - w) + colored * w).round().astype(np.uint8)
+
+
+def format_number(value: float, decimals: int = 2) -> str:
+    """Short numbers for cells: 0.50 → 0.5, 2.00 → 2, −0.00 → 0."""
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def matrix_figure(values: np.ndarray, title: str = "", decimals: int = 2, signed: bool | None = None,
+                  highlight: tuple[int, int] | None = None, cell_inches: float = 0.5,
+                  vmin: float | None = None, vmax: float | None = None) -> Figure:
+    """A small matrix drawn as coloured cells with its numbers written in (for patches, kernels, products).
+
+    Titles and labels should be ASCII/maths only: the server may have no CJK font; put words around the figure.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float32))
+    picture, lo, hi, _ = colorize(values, signed, vmin, vmax)
+    rows, cols = values.shape
+    fig = Figure(figsize=(max(1.2, cols * cell_inches), max(1.0, rows * cell_inches + (0.35 if title else 0))), dpi=100)
+    ax = fig.add_subplot()
+    ax.imshow(picture, interpolation="nearest")
+    for i in range(rows):
+        for j in range(cols):
+            dark_cell = picture[i, j] @ np.array([0.299, 0.587, 0.114]) < 140  # white text on dark colours
+            ax.text(j, i, format_number(values[i, j], decimals), ha="center", va="center", fontsize=8,
+                    color="white" if dark_cell else "black")
+    if highlight is not None:
+        ax.add_patch(Rectangle((highlight[1] - 0.5, highlight[0] - 0.5), 1, 1,
+                                                  fill=False, edgecolor="#ffb000", linewidth=2.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def grid_figure(values: np.ndarray, padding: int = 0, window: list[tuple[int, int]] | None = None,
+                filled: np.ndarray | None = None, current: tuple[int, int] | None = None,
+                numbers: bool = True, cell_inches: float = 0.36) -> Figure:
+    """A small grid of numbers for the stride/padding step-through.
+
+    values: the padded input (or an output grid). The outer `padding` rings are drawn grey (they are not part of
+    the image); `window` lists the cells the kernel covers now (highlighted); `filled` (bool mask) hides the
+    output cells not computed yet; `current` outlines one cell.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float32))
+    rows, cols = values.shape
+    colors = np.full((rows, cols, 3), 0.97)
+    if padding:
+        colors[:padding], colors[-padding:], colors[:, :padding], colors[:, -padding:] = 0.80, 0.80, 0.80, 0.80
+    for r, c in window or []:
+        colors[r, c] = (1.0, 0.82, 0.35)
+    if filled is not None:
+        colors[filled] = (0.72, 0.86, 1.0)
+    fig = Figure(figsize=(max(1.0, cols * cell_inches), max(1.0, rows * cell_inches)), dpi=100)
+    ax = fig.add_subplot()
+    ax.imshow(colors, interpolation="nearest")
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="#888888", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    if numbers:
+        for r in range(rows):
+            for c in range(cols):
+                if filled is None or filled[r, c]:
+                    ax.text(c, r, format_number(values[r, c], 1), ha="center", va="center", fontsize=7)
+    if current is not None:
+        ax.add_patch(Rectangle((current[1] - 0.5, current[0] - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=2.5))
+    fig.tight_layout(pad=0.1)
+    return fig

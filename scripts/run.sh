@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install CNN Lab into ./.venv (first time only: a few minutes) and start it; open the URL it prints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+PORT=${PORT:-8501}
+echo "CNN Lab: open http://localhost:${PORT} in your browser (Ctrl+C stops it)."
+exec .venv/bin/python -m streamlit run app.py --server.port "$PORT"

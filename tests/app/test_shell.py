@@ -1,0 +1,59 @@
+"""The app shell: navigation, language, the shared sidebar, uploads (good and refused)."""
+
+import io
+
+import numpy as np
+import pytest
+from harness import open_page, texts
+from PIL import Image
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("lang, title", [("en", "CNN Lab"), ("zh", "CNN 实验室")])
+def test_home_page_in_both_languages(lang, title):
+    at = open_page("home", lang)
+    assert at.title[0].value == title
+    assert at.radio(key="lang").value == lang
+    assert at.selectbox(key="image_source").value == "scene"
+    assert len(at.sidebar.image) == 1  # the thumbnail of the current image
+
+
+def test_switching_language_translates_the_page():
+    at = open_page("home", "en")
+    assert "Course map" in texts(at)
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception
+    assert "课程地图" in texts(at) and "Course map" not in texts(at)
+
+
+def test_every_sample_image_loads_and_shows_its_size():
+    at = open_page("home", "en")
+    sizes = set()
+    for sample in ("scene", "shapes", "digit", "texture"):
+        at.selectbox(key="image_source").set_value(sample).run()
+        assert not at.exception
+        sizes.add(at.sidebar.image[0].proto.imgs[0].caption if hasattr(at.sidebar.image[0], "proto") else "")
+        assert at.session_state.image["name"] == sample
+    assert at.session_state.image["array"].shape[2] in (1, 3)
+
+
+def test_upload_replaces_the_image_and_a_refused_upload_keeps_it():
+    at = open_page("home", "en")
+    at.selectbox(key="image_source").set_value("upload").run()
+    picture = np.zeros((40, 60, 3), np.uint8)
+    picture[:, 30:] = 255
+    at.file_uploader(key="upload_file").upload("stripes.png", png_bytes(picture), "image/png").run()
+    assert not at.exception
+    assert at.session_state.image["name"] == "stripes.png"
+    assert at.session_state.image["array"].shape == (40, 60, 3)
+
+    at.file_uploader(key="upload_file").upload("notes.png", b"this is not a picture at all", "image/png").run()
+    assert not at.exception
+    assert at.session_state.image["name"] == "stripes.png"  # the previous image stays
+    assert len(at.sidebar.error) == 1 and "previous image" in at.sidebar.error[0].value
+    assert "Traceback" not in at.sidebar.error[0].value

@@ -1,0 +1,128 @@
+"""End to end: the real server in Debian's Chromium, driven by Playwright.
+
+Uploads an image through the sidebar, moves the stride slider on the stride & padding page, waits for the
+rerun and checks the output shape shown changed; then saves a screenshot of every page in both languages
+(docs/screenshots/, and docs/screenshot.png for the README).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.e2e
+playwright = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PAGES = ("", "convolution", "stride_padding", "receptive_field", "pooling", "batch_norm", "activations")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (the README's test command does).")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_app(browser, url: str, path: str = "", lang: str = "en"):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/{path}?lang={lang}")
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_timeout(300)
+    return page
+
+
+def upload_image(page) -> None:
+    picture = np.zeros((90, 150, 3), np.uint8)
+    picture[:, 75:] = (255, 255, 255)
+    picture[30:60, 20:50] = (220, 30, 30)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=re.compile("Upload")).click()
+    page.wait_for_selector(IDLE)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": "stripes.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    page.get_by_text("90 × 150 pixels").wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+
+
+def test_upload_then_move_the_stride_slider(browser, server):
+    page = open_app(browser, server, "stride_padding")
+    upload_image(page)
+    shape = page.get_by_text(re.compile(r"Input 90 × 150 → output"))
+    assert "output 88 × 148" in shape.inner_text()
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Stride S").locator('input[type="range"]')
+    thumb.focus()
+    thumb.press("ArrowRight")  # stride 1 → 2
+    page.get_by_text(re.compile(r"output 44 × 74")).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    assert "output 44 × 74" in shape.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_screenshot_every_page(browser, server, lang):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for path in PAGES:
+        if path and not (ROOT / "pages" / f"{path}.py").exists():
+            continue
+        page = open_app(browser, server, path, lang)
+        assert page.locator('[data-testid="stException"]').count() == 0, f"exception on /{path} ({lang})"
+        if path == "convolution" and lang == "en":
+            page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+        # Streamlit scrolls inside its main block, so "full page" is the viewport: make it as tall as the content.
+        height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(int(height) + 50, 16000)})
+        page.wait_for_timeout(500)
+        page.wait_for_selector(IDLE)
+        page.screenshot(path=str(SHOTS / f"{path or 'home'}_{lang}.png"))
+        page.close()

@@ -1,0 +1,96 @@
+"""The sidebar's image source (a sample or an upload) and the current image every page works on.
+
+Data flows one way: bytes → cnn_core.load_image → session state → pages. A refused upload shows a message
+and leaves the previous image in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cnn_core.image import ImageError, load_image
+from cnn_core.render import image_to_uint8
+from ui.strings import labels, t
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SAMPLES = ("scene", "shapes", "digit", "texture")  # assets/<name>.png
+UPLOAD = "upload"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
+
+
+def bytes_digest(data: bytes) -> str:
+    """Cache key of an image: a digest of its bytes (st.cache_data samples large arrays and can collide)."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _decode(digest: str, _data: bytes) -> np.ndarray:
+    """Decode once per distinct file; `_data` is not hashed (the underscore), the digest stands for it."""
+    return load_image(_data)
+
+
+def _sample(name: str) -> tuple[str, np.ndarray]:
+    data = (ASSETS / f"{name}.png").read_bytes()
+    digest = bytes_digest(data)
+    return digest, _decode(digest, data)
+
+
+def _set_image(name: str, digest: str, image: np.ndarray) -> None:
+    st.session_state.image = {"name": name, "digest": digest, "array": image}
+
+
+def _on_upload() -> None:
+    """Decode a new upload as soon as it arrives; on failure keep the previous image and remember why."""
+    file = st.session_state.get("upload_file")
+    st.session_state.upload_error = None
+    if file is None:
+        return
+    data = file.getvalue()
+    try:
+        digest = bytes_digest(data)
+        _set_image(file.name, digest, _decode(digest, data))
+    except ImageError as error:
+        st.session_state.upload_error = error
+
+
+def image_error_text(error: ImageError) -> str:
+    """The refusal in the student's language when we have that sentence, else cnn_core's own English one."""
+    reason = getattr(error, "reason", None)
+    translated = t(f"image_errors.{reason}", **getattr(error, "details", {})) if reason else None
+    return translated if translated and translated != f"image_errors.{reason}" else str(error)
+
+
+def sidebar_image_picker() -> None:
+    """Sidebar: choose a sample or upload; show a thumbnail of the current image with its size."""
+    with st.sidebar:
+        source = st.selectbox(t("sidebar.image_source"), (*SAMPLES, UPLOAD), key="image_source",
+                              format_func=labels("sidebar.sample_"))
+        if source == UPLOAD:
+            st.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="upload_file", on_change=_on_upload,
+                             help=t("sidebar.upload_help"))
+            error = st.session_state.get("upload_error")
+            if error is not None:
+                st.error(image_error_text(error) + " " + t("sidebar.kept_previous"))
+        elif st.session_state.get("image", {}).get("name") != source:
+            _set_image(source, *_sample(source))
+        image = current_image()
+        height, width, channels = image.shape
+        st.image(image_to_uint8(image), caption=t("sidebar.image_size", h=height, w=width, c=channels),
+                 output_format="PNG", width="stretch")
+
+
+def current_image() -> np.ndarray:
+    """The image every page works on: (H, W, C) float32 in [0, 1], C = 1 or 3."""
+    if "image" not in st.session_state:
+        _set_image(SAMPLES[0], *_sample(SAMPLES[0]))
+    return st.session_state.image["array"]
+
+
+def current_digest() -> str:
+    """A short id of the current image, for cache keys."""
+    current_image()
+    return st.session_state.image["digest"]

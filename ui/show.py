@@ -1,0 +1,85 @@
+"""Display helpers every page shares: feature maps, colour scales, code, the PyTorch check, errors."""
+
+from __future__ import annotations
+
+import inspect
+import io
+
+import numpy as np
+import streamlit as st
+
+from cnn_core import render
+from ui.strings import t
+
+
+def map_png(x: np.ndarray, signed: bool | None = None, min_side: int = 192, max_width: int = 640,
+            vmin: float | None = None, vmax: float | None = None, cmap: str | None = None) -> tuple[bytes, float, float, str]:
+    """A 2-D map → PNG bytes (small maps enlarged with hard pixel edges, big ones thinned to the column)."""
+    x = render.fit_width(np.asarray(x), max_width)  # thin big maps first: colouring fewer pixels is faster
+    picture, lo, hi, cmap = render.colorize(x, signed, vmin, vmax, cmap)
+    return render.to_png(render.upscale_nearest(picture, min_side)), lo, hi, cmap
+
+
+def show_colorbar(lo: float, hi: float, cmap: str) -> None:
+    """A thin colour strip with its end values (and 0 when the scale is centred on it)."""
+    st.image(render.to_png(render.colorbar_strip(cmap)), width="stretch")
+    middle = " · 0 · " if lo < 0 < hi and abs(lo + hi) < 1e-9 else " … "
+    st.caption(f"{render.format_number(lo, 3)}{middle}{render.format_number(hi, 3)}")
+
+
+def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = None, colorbar: bool = True,
+             width: int | str = "stretch", **kwargs) -> None:
+    """One feature map with a caption and its colour scale (width: pixels, or "stretch" to the column)."""
+    png, lo, hi, cmap = map_png(x, signed, **kwargs)
+    st.image(png, caption=caption, width=width)
+    if colorbar:
+        show_colorbar(lo, hi, cmap)
+
+
+def show_picture(picture: np.ndarray, caption: str | None = None, min_side: int = 192, max_width: int = 900) -> None:
+    """An RGB uint8 picture (an image with marks drawn on it), as PNG."""
+    picture = render.fit_width(render.upscale_nearest(picture, min_side), max_width)
+    st.image(render.to_png(picture), caption=caption, width="stretch")
+
+
+def show_figure(figure, scale: float = 1.0) -> None:
+    """A matplotlib Figure (built with matplotlib.figure.Figure, never pyplot), at its own size × scale.
+
+    Rendered at twice its dpi for crisp numbers, shown at its nominal pixel width (st.pyplot would stretch it).
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi * 2)
+    st.image(buffer.getvalue(), width=max(1, int(figure.get_figwidth() * figure.dpi * scale)))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _matrix_png(values_bytes: bytes, shape: tuple, options: tuple) -> tuple[bytes, int]:
+    figure = render.matrix_figure(np.frombuffer(values_bytes, dtype=np.float32).reshape(shape), **dict(options))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi * 2)
+    return buffer.getvalue(), int(figure.get_figwidth() * figure.dpi)
+
+
+def show_matrix(values: np.ndarray, **options) -> None:
+    """A small matrix with its numbers written in (render.matrix_figure), cached: drawing it costs ~30 ms."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    png, width = _matrix_png(values.tobytes(), values.shape, tuple(sorted(options.items())))
+    st.image(png, width=width)
+
+
+def show_code(*functions) -> None:
+    """'Show the code': the real cnn_core source that produced the picture on screen."""
+    with st.expander(t("common.show_code")):
+        for function in functions:
+            st.code(inspect.getsource(function), language="python")
+
+
+def show_torch_check(max_abs_diff: float, tolerance: float = 1e-4) -> None:
+    """'Checked against PyTorch: max |diff| = …', computed live on the current input."""
+    text = t("common.torch_check", diff=f"{max_abs_diff:.2e}")
+    (st.success if max_abs_diff <= tolerance else st.error)(text, icon=":material/check_circle:" if max_abs_diff <= tolerance else ":material/warning:")
+
+
+def show_problem(message: str) -> None:
+    """A parameter combination that does not fit: a sentence saying what to change, never a traceback."""
+    st.warning(message, icon=":material/back_hand:")

@@ -1,0 +1,62 @@
+"""Every UI string of the app, in both languages, read from lessons/<lang>/ui/*.toml.
+
+A key is '<file>.<name>', e.g. t("conv.kernel") reads lessons/en/ui/conv.toml → kernel. Pages never hold
+user-visible text themselves, so the two languages cannot drift apart in code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import streamlit as st
+
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+
+
+def _flatten(table: dict, prefix: str) -> dict[str, str]:
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}.{key}"))
+        else:
+            flat[f"{prefix}.{key}"] = value
+    return flat
+
+
+@lru_cache(maxsize=8)
+def _load(lang: str, stamp: tuple) -> dict[str, str]:
+    strings = {}
+    for path in sorted((LESSONS_DIR / lang / "ui").glob("*.toml")):
+        with path.open("rb") as file:
+            strings.update(_flatten(tomllib.load(file), path.stem))
+    return strings
+
+
+def all_strings(lang: str) -> dict[str, str]:
+    """All strings of one language; re-read when a teacher edits a file (the stamp is the files' mtimes)."""
+    stamp = tuple(p.stat().st_mtime_ns for p in sorted((LESSONS_DIR / lang / "ui").glob("*.toml")))
+    return _load(lang, stamp)
+
+
+def current_language() -> str:
+    lang = st.session_state.get("lang")
+    return lang if lang in LANGUAGES else "en"
+
+
+def t(key: str, **values) -> str:
+    """The string `key` in the current language (English if missing), with {placeholders} filled in."""
+    text = all_strings(current_language()).get(key) or all_strings("en").get(key) or key
+    return text.format(**values) if values else text
+
+
+def labels(prefix: str, suffix: str = ""):
+    """A `format_func` for select widgets: option → the string '<prefix><option><suffix>' in the current language.
+
+    Use this instead of `lambda o: t(...)`: the language is fixed when the widget is drawn, so the labels stay
+    right even when Streamlit calls the function outside a script run (its AppTest does, to match options).
+    """
+    strings, english = all_strings(current_language()), all_strings("en")
+    return lambda option: strings.get(f"{prefix}{option}{suffix}") or english.get(f"{prefix}{option}{suffix}") or str(option)
