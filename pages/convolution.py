@@ -18,14 +18,24 @@ import torch.nn.functional as F
 from cnn_core.conv import conv2d, corr2d, flip_kernel, im2col, same_padding
 from cnn_core.image import to_grayscale
 from cnn_core.kernels import KERNELS
-from cnn_core.render import draw_box, format_number, image_to_uint8
+from cnn_core.render import format_number
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson
-from ui.show import show_code, show_map, show_matrix, show_picture, show_problem, show_torch_check
+from ui.show import (
+    map_png,
+    show_code,
+    show_colorbar,
+    show_image_with_box,
+    show_matrix,
+    show_png,
+    show_problem,
+    show_torch_check,
+)
 from ui.strings import labels, t
 
 CUSTOM = "custom"
 MAX_SHOWN = 4  # kernels side by side; more would make each map too small to read
+MAP_WIDTH = 400  # pixels of a feature map on screen (up to four side by side)
 PATCH = 6  # side of the "image as numbers" patch
 
 
@@ -47,6 +57,16 @@ def feature_maps(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: tupl
     planes, _ = channels_of(_image, mode)
     K = np.frombuffer(kernel_bytes, dtype=np.float32).reshape(kernel_shape)
     return conv2d(planes[:, None], K[None, None], padding="same")[:, 0]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def feature_map_pngs(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: tuple, bias: float, relu: bool,
+                     _image: np.ndarray) -> list[tuple[bytes, float, float, str]]:
+    """The maps as pictures (PNG + colour scale), cached: encoding is the slow part of a rerun."""
+    maps = feature_maps(digest, mode, kernel_bytes, kernel_shape, _image) + bias
+    if relu:
+        maps = np.maximum(maps, 0)
+    return [map_png(feature_map, max_width=MAP_WIDTH) for feature_map in maps]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -112,8 +132,7 @@ def show_numbers(image: np.ndarray) -> None:
         if image.shape[2] == 3 else (gray, gray_names)
     columns = st.columns([2] + [1] * len(names))
     with columns[0]:
-        show_picture(draw_box(image_to_uint8(image), top, left, PATCH, PATCH, thickness=max(2, H // 150)),
-                     t("conv.patch_where", top=top, left=left, n=PATCH), max_width=480)
+        show_image_with_box(top, left, PATCH, PATCH, t("conv.patch_where", top=top, left=left, n=PATCH))
     for column, plane, name in zip(columns[1:], planes, names, strict=False):
         with column:
             st.markdown(f"**{name}**")
@@ -127,16 +146,14 @@ def show_feature_maps(image: np.ndarray, kernels: dict[str, np.ndarray], mode: s
     _, names = channels_of(image, mode)
     for column, (name, K) in zip(st.columns(max(1, len(kernels))), kernels.items(), strict=False):
         slid = effective_kernel(K, flip)
-        maps = feature_maps(digest, mode, slid.tobytes(), slid.shape, image) + bias
-        if relu:
-            maps = np.maximum(maps, 0)
+        pictures = feature_map_pngs(digest, mode, slid.tobytes(), slid.shape, bias, relu, image)
         with column:
             st.markdown(f"**{t(f'kernels.{name}_name')}**")
             st.caption(t(f"kernels.{name}"))
             show_matrix(slid, decimals=3, signed=True, cell_inches=0.32 if K.shape[0] > 3 else 0.4)
-            for plane_name, feature_map in zip(names, maps, strict=False):
-                show_map(feature_map, caption=t("conv.map_caption", name=plane_name, h=feature_map.shape[0],
-                                                 w=feature_map.shape[1]))
+            for plane_name, (png, lo, hi, cmap) in zip(names, pictures, strict=True):
+                show_png(png, t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
+                show_colorbar(lo, hi, cmap)
 
 
 @st.fragment
@@ -168,8 +185,7 @@ def show_worked_example(image: np.ndarray, kernels: dict[str, np.ndarray], mode:
 
     where, patch_column, kernel_column, products_column = st.columns([3, 2, 2, 2])
     with where:
-        marked = draw_box(image_to_uint8(image), row - top_pad, col - left_pad, kh, kw, thickness=max(2, H // 200))
-        show_picture(marked, t("conv.example_where", row=row, col=col), max_width=480)
+        show_image_with_box(row - top_pad, col - left_pad, kh, kw, t("conv.example_where", row=row, col=col))
     with patch_column:
         st.markdown(t("conv.example_patch"))
         show_matrix(patch, signed=False, cell_inches=0.42)

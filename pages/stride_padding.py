@@ -155,14 +155,14 @@ if image_problem:
 else:
     ours, difference = conv_on_image(current_digest(), k, s, p, d, mode, to_grayscale(image))
     st.markdown(t("sp.image_shapes", h=H, w=W, oh=ours.shape[0], ow=ours.shape[1], k=k))
-    before, after = st.columns(2)
-    shown_width = 400  # both pictures at the same scale: a smaller output really looks smaller
+    # Column widths in proportion to the two widths: both pictures fill their column, so they share one scale
+    # and a smaller output really looks smaller, on any screen.
+    before, after = st.columns([W, ours.shape[1]])
     with before:
-        show_map(to_grayscale(image), t("sp.input_caption", h=H, w=W), signed=False, colorbar=False,
-                 min_side=1, max_width=shown_width, width=shown_width, vmin=0.0, vmax=1.0, cmap="gray")
-    with after:
-        show_map(ours, t("sp.output_image_caption", h=ours.shape[0], w=ours.shape[1]), signed=False, colorbar=False,
-                 min_side=1, max_width=shown_width, width=max(1, round(shown_width * ours.shape[1] / W)),
+        show_map(to_grayscale(image), t("sp.input_caption", h=H, w=W), signed=False, colorbar=False, min_side=1,
                  vmin=0.0, vmax=1.0, cmap="gray")
+    with after:
+        show_map(ours, t("sp.output_image_caption", h=ours.shape[0], w=ours.shape[1]), signed=False,
+                 colorbar=False, min_side=1, vmin=0.0, vmax=1.0, cmap="gray")
     show_torch_check(difference)
     show_code(output_size, pad2d, conv2d)

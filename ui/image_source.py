@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from cnn_core.image import ImageError, load_image
-from cnn_core.render import image_to_uint8
+from cnn_core.render import image_to_uint8, to_png
 from ui.strings import labels, t
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -77,10 +78,29 @@ def sidebar_image_picker() -> None:
                 st.error(image_error_text(error) + " " + t("sidebar.kept_previous"))
         elif st.session_state.get("image", {}).get("name") != source:
             _set_image(source, *_sample(source))
-        image = current_image()
-        height, width, channels = image.shape
-        st.image(image_to_uint8(image), caption=t("sidebar.image_size", h=height, w=width, c=channels),
-                 output_format="PNG", width="stretch")
+        height, width, channels = current_image().shape
+        st.image(_thumbnail_png(current_digest()), caption=t("sidebar.image_size", h=height, w=width, c=channels),
+                 width="stretch", output_format="PNG")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def display_image(digest: str, max_width: int = 480) -> tuple[np.ndarray, float]:
+    """The current image as (H, W, 3) uint8, shrunk to at most `max_width` wide, and the factor it was shrunk by.
+
+    Pages draw their boxes on this small copy (coordinates × factor): colouring and encoding the full-size
+    image on every rerun would cost more than the maths.
+    """
+    picture = image_to_uint8(current_image())
+    factor = min(1.0, max_width / picture.shape[1])
+    if factor < 1.0:
+        size = (max_width, max(1, round(picture.shape[0] * factor)))
+        picture = np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.BOX))
+    return picture, factor
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _thumbnail_png(digest: str) -> bytes:
+    return to_png(display_image(digest, 320)[0])
 
 
 def current_image() -> np.ndarray:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import inspect
 import io
+from functools import lru_cache
 
 import numpy as np
 import streamlit as st
 
 from cnn_core import render
+from ui.image_source import current_digest, display_image
 from ui.strings import t
+
+
+def show_png(png: bytes, caption: str | None = None, width: int | str = "stretch") -> None:
+    """Every picture goes through here. output_format="PNG" matters: by default st.image re-encodes PNG bytes
+    without transparency as JPEG (lossy, and slow), which smears exactly the sharp edges students look at."""
+    st.image(png, caption=caption, width=width, output_format="PNG")
 
 
 def map_png(x: np.ndarray, signed: bool | None = None, min_side: int = 192, max_width: int = 640,
@@ -20,9 +28,14 @@ def map_png(x: np.ndarray, signed: bool | None = None, min_side: int = 192, max_
     return render.to_png(render.upscale_nearest(picture, min_side)), lo, hi, cmap
 
 
+@lru_cache(maxsize=16)
+def _colorbar_png(cmap: str) -> bytes:
+    return render.to_png(render.colorbar_strip(cmap))
+
+
 def show_colorbar(lo: float, hi: float, cmap: str) -> None:
     """A thin colour strip with its end values (and 0 when the scale is centred on it)."""
-    st.image(render.to_png(render.colorbar_strip(cmap)), width="stretch")
+    show_png(_colorbar_png(cmap))
     middle = " · 0 · " if lo < 0 < hi and abs(lo + hi) < 1e-9 else " … "
     st.caption(f"{render.format_number(lo, 3)}{middle}{render.format_number(hi, 3)}")
 
@@ -31,7 +44,7 @@ def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = No
              width: int | str = "stretch", **kwargs) -> None:
     """One feature map with a caption and its colour scale (width: pixels, or "stretch" to the column)."""
     png, lo, hi, cmap = map_png(x, signed, **kwargs)
-    st.image(png, caption=caption, width=width)
+    show_png(png, caption, width)
     if colorbar:
         show_colorbar(lo, hi, cmap)
 
@@ -39,32 +52,45 @@ def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = No
 def show_picture(picture: np.ndarray, caption: str | None = None, min_side: int = 192, max_width: int = 900) -> None:
     """An RGB uint8 picture (an image with marks drawn on it), as PNG."""
     picture = render.fit_width(render.upscale_nearest(picture, min_side), max_width)
-    st.image(render.to_png(picture), caption=caption, width="stretch")
+    show_png(render.to_png(picture), caption)
+
+
+def show_image_with_box(top: int, left: int, height: int, width: int, caption: str | None = None,
+                        max_width: int = 480) -> None:
+    """The current image (shrunk for the screen) with one rectangle, given in full-size pixel coordinates."""
+    show_png(_boxed_png(current_digest(), top, left, height, width, max_width), caption)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _boxed_png(digest: str, top: int, left: int, height: int, width: int, max_width: int) -> bytes:
+    picture, factor = display_image(digest, max_width)
+    return render.to_png(render.draw_box(picture, int(top * factor), int(left * factor), max(1, round(height * factor)),
+                                         max(1, round(width * factor)), thickness=2))
 
 
 def show_figure(figure, scale: float = 1.0) -> None:
     """A matplotlib Figure (built with matplotlib.figure.Figure, never pyplot), at its own size × scale.
 
-    Rendered at twice its dpi for crisp numbers, shown at its nominal pixel width (st.pyplot would stretch it).
+    Shown at its own pixel size (st.pyplot would stretch it to the column); scale > 1 renders it larger.
     """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi * 2)
-    st.image(buffer.getvalue(), width=max(1, int(figure.get_figwidth() * figure.dpi * scale)))
+    figure.savefig(buffer, format="png", dpi=figure.dpi * scale)
+    show_png(buffer.getvalue(), width="content")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _matrix_png(values_bytes: bytes, shape: tuple, options: tuple) -> tuple[bytes, int]:
     figure = render.matrix_figure(np.frombuffer(values_bytes, dtype=np.float32).reshape(shape), **dict(options))
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi * 2)
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
     return buffer.getvalue(), int(figure.get_figwidth() * figure.dpi)
 
 
 def show_matrix(values: np.ndarray, **options) -> None:
     """A small matrix with its numbers written in (render.matrix_figure), cached: drawing it costs ~30 ms."""
     values = np.ascontiguousarray(values, dtype=np.float32)
-    png, width = _matrix_png(values.tobytes(), values.shape, tuple(sorted(options.items())))
-    st.image(png, width=width)
+    png, _ = _matrix_png(values.tobytes(), values.shape, tuple(sorted(options.items())))
+    show_png(png, width="content")
 
 
 def show_code(*functions) -> None:

@@ -6,6 +6,7 @@ user-visible text themselves, so the two languages cannot drift apart in code.
 
 from __future__ import annotations
 
+import time
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -35,10 +36,21 @@ def _load(lang: str, stamp: tuple) -> dict[str, str]:
     return strings
 
 
+_stamps: dict[str, tuple[float, tuple]] = {}
+
+
+def _stamp(lang: str) -> tuple:
+    """The files' mtimes, looked up at most once a second: t() runs a hundred times per rerun."""
+    checked, stamp = _stamps.get(lang, (0.0, ()))
+    if time.monotonic() - checked > 1.0:
+        stamp = tuple(p.stat().st_mtime_ns for p in sorted((LESSONS_DIR / lang / "ui").glob("*.toml")))
+        _stamps[lang] = (time.monotonic(), stamp)
+    return stamp
+
+
 def all_strings(lang: str) -> dict[str, str]:
-    """All strings of one language; re-read when a teacher edits a file (the stamp is the files' mtimes)."""
-    stamp = tuple(p.stat().st_mtime_ns for p in sorted((LESSONS_DIR / lang / "ui").glob("*.toml")))
-    return _load(lang, stamp)
+    """All strings of one language; re-read when a teacher edits a file."""
+    return _load(lang, _stamp(lang))
 
 
 def current_language() -> str:

@@ -1,0 +1,191 @@
+"""The pooling page under AppTest: defaults and extreme widget values, impossible settings, both languages."""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from harness import open_page, texts
+from PIL import Image
+
+from ui.lesson_format import TryIt, parse_lesson
+
+LESSONS = Path(__file__).resolve().parents[2] / "lessons"
+PAGE = Path(__file__).resolve().parents[2] / "pages" / "pooling.py"
+
+
+def shape_line(at) -> str:
+    return next(m.value for m in at.markdown if "→ **(1," in m.value)
+
+
+def expected_size(n: int, k: int, s: int, p: int = 0, ceil: bool = False) -> int:
+    if not ceil:
+        return (n + 2 * p - k) // s + 1
+    out = -(-(n + 2 * p - k) // s) + 1
+    return out - 1 if (out - 1) * s >= n + p else out
+
+
+def set_widgets(at, **values):
+    for key, value in values.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Output size, with your numbers"), ("zh", "输出尺寸")])
+def test_defaults_show_shape_formula_and_torch_check(lang, words):
+    at = open_page("pooling", lang)
+    H, W = at.session_state.image["array"].shape[:2]
+    assert words in texts(at)
+    assert f"(1, 1, {H // 2}, {W // 2})" in shape_line(at)  # 2×2 max pooling, stride 2, gray
+    assert any(latex.value.strip("$\n").endswith(f"= {H // 2}") for latex in at.latex)
+    assert not at.warning
+    assert len(at.success) >= 2  # PyTorch checks: the pooled output and the global average pooling
+    assert "max |difference|" in texts(at) or "最大绝对误差" in texts(at)
+    assert at.dataframe, "the global average pooling table"
+    assert "25.0 %" in texts(at)  # 2×2 / 2 max pooling: one pixel in four receives a gradient
+
+
+def test_moving_kernel_and_stride_changes_the_shape():
+    at = open_page("pooling", "en")
+    H, W = at.session_state.image["array"].shape[:2]
+    before = shape_line(at)
+    set_widgets(at, pool_kernel=3, pool_stride=3, pool_padding=1)
+    assert shape_line(at) != before
+    assert f"(1, 1, {expected_size(H, 3, 3, 1)}, {expected_size(W, 3, 3, 1)})" in shape_line(at)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "lp"])
+def test_extreme_windows_in_every_pooling_type(kind):
+    at = open_page("pooling", "en")
+    H, W = at.session_state.image["array"].shape[:2]
+    set_widgets(at, pool_type=kind, pool_kernel=8, pool_stride=8, pool_padding=4, pool_ceil=True, pool_norm=8,
+                pool_count_pad=False)
+    assert not at.warning
+    p = 0 if kind == "lp" else 4  # torch's lp_pool2d has no padding
+    assert f"(1, 1, {expected_size(H, 8, 8, p, True)}, {expected_size(W, 8, 8, p, True)})" in shape_line(at)
+    set_widgets(at, pool_kernel=1, pool_stride=1, pool_padding=0, pool_ceil=False, pool_norm=1)
+    assert f"(1, 1, {H}, {W})" in shape_line(at)  # a 1×1 window changes nothing
+    assert not at.error  # every PyTorch check passed
+
+
+@pytest.mark.parametrize("lang, words", [("en", "more than half the window"), ("zh", "超过了窗口")])
+def test_padding_over_half_the_window_is_refused_with_a_sentence(lang, words):
+    at = open_page("pooling", lang)
+    set_widgets(at, pool_kernel=2, pool_padding=3)
+    assert len(at.warning) == 1 and words in at.warning[0].value
+    assert "Traceback" not in texts(at)
+    set_widgets(at, pool_kernel=6)
+    assert not at.warning
+
+
+def test_sources_rgb_and_feature_maps():
+    at = open_page("pooling", "en")
+    H, W = at.session_state.image["array"].shape[:2]
+    set_widgets(at, pool_source="rgb")
+    assert f"(1, 3, {H // 2}, {W // 2})" in shape_line(at)
+    for name in ("sobel_x", "laplacian", "gaussian_blur"):
+        set_widgets(at, pool_source="feature", pool_feature=name, pool_type="avg")
+        assert f"(1, 1, {H // 2}, {W // 2})" in shape_line(at)
+        assert not at.error
+
+
+def test_lp_pooling_of_a_signed_feature_map_warns_about_nan():
+    """Odd p on a map with negative values: (negative sum)^(1/p) is NaN in torch too; the page says so."""
+    at = open_page("pooling", "en")
+    set_widgets(at, pool_source="feature", pool_feature="sobel_x", pool_type="lp", pool_norm=3)
+    assert any("NaN" in w.value for w in at.warning)
+    assert not at.error  # NaNs in the same places as torch, so the check still passes
+    set_widgets(at, pool_norm=2)
+    assert not at.warning
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_noise_shift_and_crop_extremes(lang):
+    at = open_page("pooling", lang)
+    for kind in ("gaussian", "salt", "pepper"):
+        set_widgets(at, pool_noise_kind=kind, pool_noise=0.5)
+    set_widgets(at, pool_noise=0.0)
+    assert "0.0000" in texts(at)  # no noise, no change
+    set_widgets(at, pool_shift=4, pool_shift_dir="down", pool_crop_row=0, pool_crop_col=100)
+    set_widgets(at, pool_shift=2, pool_crop_row=100, pool_crop_col=0)
+    # a shift by the stride (2) moves the output instead of leaving it in place: the page points this out
+    assert "multiple of the stride" in texts(at) or "整数倍" in texts(at)
+
+
+def test_gaussian_noise_moves_max_pooling_more_than_average_pooling():
+    at = open_page("pooling", "en")
+    set_widgets(at, pool_noise_kind="gaussian", pool_noise=0.2)
+    values = {m.label: float(m.value) for m in at.metric if "mean |change|" in m.label}
+    assert values["mean |change|, max-pooled"] > values["mean |change|, average-pooled"]
+
+
+def test_every_try_button_setting_of_both_lessons_runs():
+    at = open_page("pooling", "en")
+    for lang in ("en", "zh"):
+        lesson = parse_lesson((LESSONS / lang / "pooling.md").read_text(encoding="utf-8"))
+        for step in lesson.steps:
+            for part in step.parts:
+                if isinstance(part, TryIt):
+                    set_widgets(at, **part.settings)
+                    assert not at.warning and not at.error, part.label
+
+
+def test_lesson_try_button_sets_the_widgets():
+    at = open_page("pooling", "en")
+    at.query_params["step"] = "3"
+    at.run()
+    next(b for b in at.button if "ResNet" in b.label).click().run()
+    assert not at.exception
+    assert (at.slider(key="pool_kernel").value, at.slider(key="pool_stride").value,
+            at.slider(key="pool_padding").value) == (3, 2, 1)
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("lang, words", [("en", "does not fit"), ("zh", "放不进")])
+def test_tiny_upload_too_small_for_the_window(lang, words):
+    at = open_page("pooling", lang)
+    at.selectbox(key="image_source").set_value("upload").run()
+    tiny = (np.arange(5 * 7).reshape(5, 7) * 7 % 256).astype(np.uint8)
+    at.file_uploader(key="upload_file").upload("tiny.png", png(tiny), "image/png").run()
+    assert not at.exception
+    assert "(1, 1, 2, 3)" in shape_line(at)
+    set_widgets(at, pool_kernel=8, pool_padding=0)
+    assert any(words in w.value for w in at.warning)
+    assert at.dataframe  # global average pooling still works
+    set_widgets(at, pool_source="rgb")  # a gray upload has no colour channels: pooled as gray, and the page says so
+    assert "only one channel" in texts(at) or "只有一个通道" in texts(at)
+
+
+def test_single_pixel_upload_with_a_1x1_window():
+    at = open_page("pooling", "en")
+    at.selectbox(key="image_source").set_value("upload").run()
+    at.file_uploader(key="upload_file").upload("dot.png", png(np.full((1, 1, 3), 200, np.uint8)), "image/png").run()
+    assert not at.exception
+    assert any("does not fit" in w.value for w in at.warning)  # the default 2×2 window
+    set_widgets(at, pool_kernel=1, pool_stride=1, pool_shift=4, pool_noise=0.5, pool_noise_kind="salt")
+    assert "(1, 1, 1, 1) → **(1, 1, 1, 1)**" in shape_line(at)
+
+
+def test_every_string_the_page_names_exists():
+    """Literal t("pooling.…") keys and the option labels built from prefixes are all in the toml files."""
+    source = PAGE.read_text(encoding="utf-8")
+    with (LESSONS / "en" / "ui" / "pooling.toml").open("rb") as file:
+        strings = tomllib.load(file)
+    used = set(re.findall(r't\("pooling\.([a-z_]+)"', source))
+    used |= {f"{prefix}_{option}" for prefix, options in (
+        ("source", ("gray", "rgb", "feature")), ("type", ("max", "avg", "lp")),
+        ("noise", ("gaussian", "salt", "pepper")), ("dir", ("right", "down")),
+        ("change", ("max", "avg")), ("change_map", ("max", "avg")), ("lost_metric", ("max", "avg")),
+        ("error", ("padding_too_big", "too_small", "bad_kernel", "bad_stride", "bad_dilation", "negative_padding",
+                   "bad_norm", "bad_output_size", "bad_input", "bad_indices"))) for option in options}
+    assert used - set(strings) == set()
