@@ -156,7 +156,6 @@ def show_feature_maps(image: np.ndarray, kernels: dict[str, np.ndarray], mode: s
                 show_colorbar(lo, hi, cmap)
 
 
-@st.fragment
 def show_worked_example(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool, bias: float,
                         relu: bool) -> None:
     """One output value computed by hand: patch, kernel, products, their sum (+ bias, ReLU)."""
@@ -236,14 +235,22 @@ mode = controls[0].radio(t("conv.channels"), ["gray", "rgb"], key="conv_channels
                          format_func=labels("conv.channels_"), disabled=image.shape[2] == 1,
                          help=t("conv.channels_help"))
 flip = controls[1].toggle(t("conv.true_convolution"), key="conv_true_convolution", help=t("conv.true_convolution_help"))
-bias = controls[2].slider(t("conv.bias"), -1.0, 1.0, 0.0, 0.05, key="conv_bias")
-relu = controls[3].toggle("ReLU", key="conv_relu", help=t("conv.relu_help"))
+
+
+@st.fragment
+def live_panel(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool) -> None:
+    """Bias, ReLU, the maps and the worked example: moving these reruns only this panel, not the whole page."""
+    columns = st.columns(4)
+    bias = columns[0].slider(t("conv.bias"), -1.0, 1.0, 0.0, 0.05, key="conv_bias")
+    relu = columns[1].toggle("ReLU", key="conv_relu", help=t("conv.relu_help"))
+    show_feature_maps(image, kernels, mode, flip, bias, relu)
+    show_worked_example(image, kernels, mode, flip, bias, relu)
+
 
 if not kernels:
     show_problem(t("conv.no_kernel"))
 else:
-    show_feature_maps(image, kernels, mode, flip, bias, relu)
-    show_worked_example(image, kernels, mode, flip, bias, relu)
+    live_panel(image, kernels, mode, flip)
     show_flip_comparison(kernels, image, mode)
     first = next(iter(kernels.values()))
     slid = effective_kernel(first, flip)
