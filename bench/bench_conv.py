@@ -6,6 +6,12 @@ Targets (issue 2): conv2d ≤ 2× torch on every case; convolution-page rerun �
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, like torch.set_num_threads(1) below and like the app (scripts/run.sh): a fair comparison, and
+# on two cores a second BLAS thread only fights the other sessions (here it made the 64→64 case 1.5× slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import io
 import statistics
 import sys
@@ -21,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "app"))
 
-from cnn_core.conv import conv2d  # noqa: E402
+from cnn_core.conv import conv2d
 
 torch.set_num_threads(1)  # as in the app: one thread per session
 
