@@ -3,8 +3,6 @@
 Builds the navigation over pages/, the shared sidebar (language, image source) and runs the chosen page.
 """
 
-from pathlib import Path
-
 import streamlit as st
 import torch
 
@@ -39,8 +37,7 @@ st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 if "lang" not in st.session_state:
     st.session_state.lang = default_language()
 
-page = st.navigation([st.Page(path, title=t(f"nav.{key}"), icon=icon, default=key == "home") for path, key, icon in PAGES
-                       if Path(path).exists()])  # TEMP while pages are written
+page = st.navigation([st.Page(path, title=t(f"nav.{key}"), icon=icon, default=key == "home") for path, key, icon in PAGES])
 with st.sidebar:
     st.radio("Language · 语言", list(LANGUAGES), key="lang", format_func=LANGUAGES.get, horizontal=True)
 st.query_params["lang"] = st.session_state.lang

@@ -43,9 +43,15 @@ from cnn_core.pool import (
     max_pool2d_with_indices,
     pool_output_size,
 )
+from cnn_core.receptive_field import RF, StackError, effective_receptive_field, input_box, receptive_field
 from cnn_core.xor import collapse_linear, train_xor
 
 __all__ = [
+    "RF",
+    "StackError",
+    "effective_receptive_field",
+    "input_box",
+    "receptive_field",
     "ImageError",
     "KERNELS",
     "PADDING_MODES",

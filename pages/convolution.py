@@ -75,8 +75,9 @@ def torch_difference(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: 
     planes, _ = channels_of(_image, mode)
     K = np.frombuffer(kernel_bytes, dtype=np.float32).reshape(kernel_shape)
     ours = feature_maps(digest, mode, kernel_bytes, kernel_shape, _image)
-    theirs = F.conv2d(torch.from_numpy(np.ascontiguousarray(planes[:, None])), torch.from_numpy(K[None, None].copy()),
-                      padding="same")[:, 0].numpy()
+    top, bottom, left, right = same_padding(K.shape, (1, 1))  # explicit 'same' padding, as torch pads it
+    padded = F.pad(torch.from_numpy(np.ascontiguousarray(planes[:, None])), (left, right, top, bottom))
+    theirs = F.conv2d(padded, torch.from_numpy(K[None, None].copy()))[:, 0].numpy()
     return float(np.abs(ours - theirs).max())
 
 

@@ -8,7 +8,8 @@ import cnn_core
 CORE = Path(cnn_core.__file__).parent
 
 DESIGN_API = ["load_image", "ImageError", "output_size", "conv2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
-              "adaptive_avg_pool2d", "batch_norm", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "softmax"]
+              "adaptive_avg_pool2d", "batch_norm", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "softmax",
+              "receptive_field"]
 
 
 def test_design_api_is_exported_from_the_top_level():

@@ -1,0 +1,174 @@
+"""The receptive-field page under AppTest: default and extreme values, presets, the stack builder, both languages."""
+
+import pytest
+from harness import open_page, texts
+
+from cnn_core.receptive_field import PRESETS
+
+
+def table(at):
+    return at.dataframe[0].value
+
+
+def last_field(at) -> str:
+    frame = table(at)
+    return str(frame.iloc[-1, 4])  # the receptive-field column of the last layer
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Receptive field"), ("zh", "感受野")])
+def test_default_page_in_both_languages(lang, words):
+    at = open_page("receptive_field", lang)
+    assert not at.exception
+    assert at.selectbox(key="rf_preset").value == "conv_pool_conv"
+    assert words in table(at).columns
+    assert last_field(at) == "8×8"  # 3×3 conv → 2×2 pool → 3×3 conv
+    assert list(table(at).iloc[1:, 7]) == [3 * 9 * 64 + 64, 0, 64 * 9 * 64 + 64]  # parameters on the RGB scene
+    assert len(at.success) == 1  # autograd: no gradient outside the theoretical field
+    assert not at.warning
+    shown = texts(at)
+    assert ("a 8×8 field" in shown) if lang == "en" else ("感受野为 8×8" in shown)
+
+
+@pytest.mark.parametrize("preset, field", [
+    ("two_3x3", "5×5"), ("one_5x5", "5×5"), ("three_3x3", "7×7"), ("one_7x7", "7×7"), ("strided_3x3", "15×15"),
+    ("dilated_124", "15×15"), ("vgg16", "16×16"), ("alexnet", "195×195"), ("resnet_stem", "11×11"),
+])
+def test_every_preset_runs_and_shows_its_field(preset, field):
+    at = open_page("receptive_field", "en")
+    at.selectbox(key="rf_preset").set_value(preset).run()
+    assert not at.exception
+    assert last_field(at) == field
+    assert len(table(at)) == len(PRESETS[preset]) + 1  # the input row, then one row per layer
+    assert at.number_input(key=f"rf_kernel_{len(PRESETS[preset]) - 1}").value == PRESETS[preset][-1]["kernel_size"]
+    assert len(at.success) == 1
+
+
+def test_three_3x3_against_one_7x7_shows_both_parameter_counts():
+    at = open_page("receptive_field", "en")
+    at.selectbox(key="rf_preset").set_value("three_3x3").run()
+    assert "**110,784**" in texts(at) and "**200,768**" in texts(at)
+
+
+def test_a_stack_too_deep_for_the_image_gets_a_sentence_not_a_traceback():
+    at = open_page("receptive_field", "en")
+    at.sidebar.selectbox(key="image_source").set_value("digit").run()  # 28×28
+    at.selectbox(key="rf_preset").set_value("alexnet").run()
+    assert not at.exception
+    assert len(at.warning) == 1 and "Layer" in at.warning[0].value and "larger image" in at.warning[0].value
+    assert not at.dataframe
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_extreme_layer_values(lang):
+    at = open_page("receptive_field", lang)
+    at.sidebar.selectbox(key="image_source").set_value("digit").run()
+    at.number_input(key="rf_kernel_0").set_value(15).run()
+    at.number_input(key="rf_dilation_0").set_value(8).run()
+    assert not at.exception
+    assert at.selectbox(key="rf_preset").value == "custom"
+    assert len(at.warning) == 1 and ("113" in at.warning[0].value)  # 8·(15 − 1) + 1 pixels do not fit in 28
+    at.number_input(key="rf_dilation_0").set_value(1).run()
+    at.number_input(key="rf_padding_0").set_value(10).run()
+    at.number_input(key="rf_stride_0").set_value(4).run()  # 28 → 9 → 4 → 2
+    at.number_input(key="rf_channels_0").set_value(2048).run()
+    assert not at.exception and not at.warning
+    assert list(table(at).iloc[1:, 3]) == ["9×9", "4×4", "2×2"]
+    assert table(at).iloc[1, 7] == 15 * 15 * 1 * 2048 + 2048  # the digit is grayscale: one input channel
+    at.number_input(key="rf_stride_0").set_value(8).run()  # 28 → 5 → 2 → no room for the last 3×3
+    assert not at.exception and len(at.warning) == 1 and "Layer 3" in at.warning[0].value or "第 3 层" in at.warning[0].value
+
+
+def test_pooling_rules_of_torch_are_explained():
+    at = open_page("receptive_field", "en")
+    at.number_input(key="rf_padding_1").set_value(2).run()  # a 2×2 max pool with padding 2
+    assert not at.exception
+    assert len(at.warning) == 1 and "at most half" in at.warning[0].value
+    at.number_input(key="rf_padding_1").set_value(0).run()
+    at.number_input(key="rf_dilation_1").set_value(2).run()  # a dilated max pool is fine
+    assert not at.warning
+    at.selectbox(key="rf_kind_1").set_value("avgpool").run()  # torch's average pooling has no dilation
+    assert len(at.warning) == 1 and "no dilation" in at.warning[0].value
+    at.number_input(key="rf_dilation_1").set_value(1).run()
+    assert not at.warning
+    assert at.number_input(key="rf_dilation_1").disabled  # and now it cannot be dilated again
+    assert not at.exception
+
+
+def test_builder_adds_moves_and_removes_layers():
+    at = open_page("receptive_field", "en")
+    at.button(key="rf_add_conv").click().run()
+    assert not at.exception and len(table(at)) == 5
+    assert at.selectbox(key="rf_preset").value == "custom"
+    at.button(key="rf_up_1").click().run()  # the pool becomes layer 1
+    assert at.selectbox(key="rf_kind_0").value == "maxpool" and at.selectbox(key="rf_kind_1").value == "conv"
+    assert last_field(at) == "14×14"  # pool 2, then three 3×3 convs with jump 2: 2 + 4 + 4 + 4 = 14
+    at.button(key="rf_down_0").click().run()
+    assert at.selectbox(key="rf_kind_1").value == "maxpool"
+    at.button(key="rf_remove_3").click().run()
+    assert len(table(at)) == 4 and last_field(at) == "8×8"
+    while not at.button(key="rf_add_pool").disabled:
+        at.button(key="rf_add_pool").click().run()
+    assert at.number_input(key="rf_kernel_11").value == 2  # 12 layers; nine 2×2 pools shrink 512 pixels to 0
+    assert len(at.warning) == 1 and "Layer 11" in at.warning[0].value  # 512 → 510 → 255 → … → 1
+    assert not at.exception
+    assert at.button(key="rf_add_pool").disabled  # at most 12 layers
+    at.selectbox(key="rf_preset").set_value("two_3x3").run()
+    assert len(table(at)) == 3 and last_field(at) == "5×5"
+
+
+def test_neuron_sliders_move_the_box_and_clamp():
+    at = open_page("receptive_field", "en")
+    row_max, col_max = int(at.slider(key="rf_row").max), int(at.slider(key="rf_col").max)
+    at.slider(key="rf_row").set_value(0).run()
+    at.slider(key="rf_col").set_value(col_max).run()
+    assert not at.exception
+    assert f"Neuron (0, {col_max})" in texts(at)
+    assert len(at.success) == 1
+    at.selectbox(key="rf_preset").set_value("alexnet").run()  # a much smaller last map: the neuron is re-centred
+    assert not at.exception
+    assert at.slider(key="rf_row").value < row_max and at.slider(key="rf_col").value <= at.slider(key="rf_col").max
+
+
+def test_corner_neuron_field_reaches_into_the_padding():
+    at = open_page("receptive_field", "en")
+    at.selectbox(key="rf_preset").set_value("resnet_stem").run()
+    at.slider(key="rf_row").set_value(0).run()
+    at.slider(key="rf_col").set_value(0).run()
+    assert "rows -5–5" in texts(at) and "padding" in texts(at)
+
+
+@pytest.mark.parametrize("weights", ["uniform", "gaussian", "edges", "random"])
+def test_weight_modes_and_relu(weights):
+    at = open_page("receptive_field", "en")
+    at.selectbox(key="rf_weights").set_value(weights).run()
+    at.toggle(key="rf_relu").set_value(True).run()
+    at.toggle(key="rf_zoom").set_value(False).run()
+    assert not at.exception
+    assert len(at.success) == 1
+
+
+def test_a_neuron_switched_off_by_relu_is_explained():
+    """The digit's black corner through Sobel kernels gives exactly 0, and ReLU passes no gradient at 0."""
+    at = open_page("receptive_field", "zh")
+    at.sidebar.selectbox(key="image_source").set_value("digit").run()
+    at.selectbox(key="rf_weights").set_value("edges").run()
+    at.toggle(key="rf_relu").set_value(True).run()
+    at.slider(key="rf_row").set_value(0).run()
+    at.slider(key="rf_col").set_value(0).run()
+    assert not at.exception
+    assert len(at.info) >= 1 and any("ReLU" in element.value for element in at.info)
+    at.button(key="rf_find_live").click().run()
+    assert not at.exception
+    assert (at.slider(key="rf_row").value, at.slider(key="rf_col").value) != (0, 0)
+    assert not any("ReLU" in element.value for element in at.info) and len(at.success) == 1
+
+
+def test_lesson_try_button_sets_preset_and_neuron():
+    at = open_page("receptive_field", "en")
+    at.query_params["step"] = "6"
+    at.run()
+    at.button(key="try_receptive_field_5_1").click().run()  # "ResNet stem, a corner neuron"
+    assert not at.exception
+    assert at.selectbox(key="rf_preset").value == "resnet_stem"
+    assert (at.slider(key="rf_row").value, at.slider(key="rf_col").value) == (0, 0)
+    assert last_field(at) == "11×11"
