@@ -36,6 +36,7 @@ from ui.strings import labels, t
 CUSTOM = "custom"
 MAX_SHOWN = 4  # kernels side by side; more would make each map too small to read
 MAP_WIDTH = 400  # pixels of a feature map on screen (up to four side by side)
+PATCH_SIZES = (3, 4, 6, 8, 10, 12)
 PATCH = 6  # side of the "image as numbers" patch
 
 
@@ -123,21 +124,26 @@ def chosen_kernels() -> dict[str, np.ndarray]:
 def show_numbers(image: np.ndarray) -> None:
     """'The image as numbers': a patch of pixel values, as grayscale and as the three RGB matrices."""
     st.subheader(t("conv.numbers_title"))
-    st.caption(t("conv.numbers_caption", n=PATCH))
     H, W = image.shape[:2]
+    st.session_state.setdefault("conv_patch", PATCH)
+    size = st.columns([1, 2])[0].select_slider(t("conv.patch_size"), PATCH_SIZES, key="conv_patch",
+                                               help=t("conv.patch_size_help"))
+    st.caption(t("conv.numbers_caption", n=size))
     row = min(st.session_state.get("conv_row", H // 2), H - 1)
     col = min(st.session_state.get("conv_col", W // 2), W - 1)
-    top, left = max(0, min(row - PATCH // 2, H - PATCH)), max(0, min(col - PATCH // 2, W - PATCH))
+    size = min(size, H, W)
+    top, left = max(0, min(row - size // 2, H - size)), max(0, min(col - size // 2, W - size))
     gray, gray_names = channels_of(image, "gray")
     planes, names = (np.concatenate([gray, np.moveaxis(image, 2, 0)]), gray_names + ["R", "G", "B"]) \
         if image.shape[2] == 3 else (gray, gray_names)
     columns = st.columns([2] + [1] * len(names))
     with columns[0]:
-        show_image_with_box(top, left, PATCH, PATCH, t("conv.patch_where", top=top, left=left, n=PATCH))
+        show_image_with_box(top, left, size, size, t("conv.patch_where", top=top, left=left, n=size))
     for column, plane, name in zip(columns[1:], planes, names, strict=False):
         with column:
             st.markdown(f"**{name}**")
-            show_matrix(plane[top:top + PATCH, left:left + PATCH], signed=False, cell_inches=0.36, vmin=0.0, vmax=1.0)
+            show_matrix(plane[top:top + size, left:left + size], signed=False, cell_inches=2.2 / max(size, 6),
+                        vmin=0.0, vmax=1.0, decimals=2 if size <= 8 else 1)
 
 
 def show_feature_maps(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool, bias: float,

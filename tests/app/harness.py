@@ -40,11 +40,12 @@ def open_page(topic: str, lang: str = "en", timeout: float = 120) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Everything the page wrote as text (markdown, captions, alerts, LaTeX, metrics), for assertions."""
+    """Everything the page wrote as text (markdown, captions, alerts, LaTeX, metrics, picture captions)."""
     parts = []
     for kind in ("markdown", "caption", "success", "info", "warning", "error", "latex", "title", "header", "subheader"):
         parts.extend(str(element.value) for element in getattr(at, kind))
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    parts.extend(caption for image in at.get("image") for caption in image.captions if caption)
     return "\n".join(parts)
 
 

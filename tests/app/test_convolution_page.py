@@ -72,10 +72,14 @@ def test_try_button_from_the_lesson_sets_the_widgets():
     assert at.number_input(key="conv_row").value == 20
 
 
-def test_grayscale_image_disables_rgb():
+def test_grayscale_image_disables_rgb_and_patch_sizes_fit_a_tiny_image():
     at = open_page("convolution", "en")
     at.selectbox(key="image_source").set_value("digit").run()
     assert not at.exception
+    for size in (12, 3):
+        at.select_slider(key="conv_patch").set_value(size).run()
+        assert not at.exception
+        assert f"The {size} × {size} patch starts" in texts(at)
     assert at.session_state.image["array"].shape[2] == 1
     assert at.radio(key="conv_channels").disabled
     assert np.isfinite(at.session_state.image["array"]).all()
