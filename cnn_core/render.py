@@ -29,13 +29,13 @@ def _lut(cmap: str) -> np.ndarray:
 def value_range(x: np.ndarray, signed: bool) -> tuple[float, float]:
     """The colour scale's ends: symmetric ±m for signed maps (so 0 is the middle colour), min..max otherwise.
 
-    For big signed maps m is the 99.5th percentile of |x|, not the maximum: edge maps are mostly near 0 with a
+    For big signed maps m is the 99th percentile of |x|, not the maximum: edge maps are mostly near 0 with a
     few extreme pixels, and scaling to those would wash everything else out to white. Beyond ±m colours saturate.
     """
     if signed:
         magnitudes = np.abs(x).ravel()
         if magnitudes.size > 4096:
-            m = float(np.partition(magnitudes, int(magnitudes.size * 0.995))[int(magnitudes.size * 0.995)])
+            m = float(np.partition(magnitudes, int(magnitudes.size * 0.99))[int(magnitudes.size * 0.99)])
         else:
             m = float(magnitudes.max()) if magnitudes.size else 0.0
         m = m if m > 1e-12 else 1.0

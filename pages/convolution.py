@@ -34,7 +34,9 @@ from ui.show import (
 from ui.strings import labels, t
 
 CUSTOM = "custom"
+DEFAULT_KERNELS = ("diff_x", "sobel_x", "laplacian")
 MAX_SHOWN = 4  # kernels side by side; more would make each map too small to read
+KERNEL_BOX = 175  # pixels: the tallest kernel picture (5×5) fits
 MAP_WIDTH = 400  # pixels of a feature map on screen (up to four side by side)
 PATCH_SIZES = (3, 4, 6, 8, 10, 12)
 PATCH = 6  # side of the "image as numbers" patch
@@ -104,8 +106,6 @@ def custom_kernel_editor() -> np.ndarray | None:
 
 def chosen_kernels() -> dict[str, np.ndarray]:
     names = list(KERNELS) + [CUSTOM]
-    if "conv_kernels" not in st.session_state:
-        st.session_state.conv_kernels = ["diff_x", "sobel_x", "laplacian"]
     st.session_state.conv_kernels = [n for n in st.session_state.conv_kernels if n in names]
     picked = st.multiselect(t("conv.kernels"), names, key="conv_kernels", max_selections=MAX_SHOWN,
                             format_func=labels("kernels.", "_name"), help=t("conv.kernels_help"))
@@ -119,6 +119,26 @@ def chosen_kernels() -> dict[str, np.ndarray]:
         else:
             kernels[name] = KERNELS[name]
     return kernels
+
+
+def start_at_strongest_response(image: np.ndarray) -> None:
+    """For each new image, put the worked example where the first kernel responds most: an edge, not flat sky."""
+    digest = current_digest()
+    if st.session_state.get("conv_position_for") == digest and "conv_row" in st.session_state:
+        return
+    st.session_state.conv_position_for = digest
+    presets = [name for name in st.session_state.conv_kernels if name in KERNELS]
+    if presets:
+        K = KERNELS[presets[0]]
+        response = np.abs(feature_maps(digest, "gray", K.tobytes(), K.shape, image)[0])
+        margin = max(K.shape)  # skip the border: zero padding makes every edge of the picture look like an edge
+        inner = response[margin:-margin, margin:-margin] if min(response.shape) > 2 * margin else response
+        row, col = np.unravel_index(int(inner.argmax()), inner.shape)
+        if inner is not response:
+            row, col = row + margin, col + margin
+    else:
+        row, col = image.shape[0] // 2, image.shape[1] // 2
+    st.session_state.conv_row, st.session_state.conv_col = int(row), int(col)
 
 
 def show_numbers(image: np.ndarray) -> None:
@@ -157,7 +177,8 @@ def show_feature_maps(image: np.ndarray, kernels: dict[str, np.ndarray], mode: s
         with column:
             st.markdown(f"**{t(f'kernels.{name}_name')}**")
             st.caption(t(f"kernels.{name}"))
-            show_matrix(slid, decimals=3, signed=True, cell_inches=0.32 if K.shape[0] > 3 else 0.4)
+            with st.container(height=KERNEL_BOX, border=False):  # same height for every kernel: maps line up
+                show_matrix(slid, decimals=3, signed=True, cell_inches=0.32 if K.shape[0] > 3 else 0.4)
             for plane_name, (png, lo, hi, cmap) in zip(names, pictures, strict=True):
                 show_png(png, t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
                 show_colorbar(lo, hi, cmap)
@@ -177,8 +198,8 @@ def show_worked_example(image: np.ndarray, kernels: dict[str, np.ndarray], mode:
     for key, limit in (("conv_row", H - 1), ("conv_col", W - 1)):
         if st.session_state.get(key, 0) > limit:
             st.session_state[key] = limit
-    row = row_column.number_input(t("conv.row"), 0, H - 1, value=H // 2, key="conv_row")
-    col = col_column.number_input(t("conv.col"), 0, W - 1, value=W // 2, key="conv_col")
+    row = row_column.number_input(t("conv.row"), 0, H - 1, key="conv_row")
+    col = col_column.number_input(t("conv.col"), 0, W - 1, key="conv_col")
     K = effective_kernel(kernels[name], flip)
     kh, kw = K.shape
     top_pad, _, left_pad, _ = same_padding((kh, kw), (1, 1))
@@ -235,9 +256,11 @@ show_lesson("convolution")
 st.header(t("common.experiment"))
 image = current_image()
 
+st.session_state.setdefault("conv_kernels", list(DEFAULT_KERNELS))
+start_at_strongest_response(image)
 show_numbers(image)
 kernels = chosen_kernels()
-controls = st.columns(4)
+controls = st.columns([1, 2, 1])
 mode = controls[0].radio(t("conv.channels"), ["gray", "rgb"], key="conv_channels",
                          format_func=labels("conv.channels_"), disabled=image.shape[2] == 1,
                          help=t("conv.channels_help"))
@@ -247,7 +270,7 @@ flip = controls[1].toggle(t("conv.true_convolution"), key="conv_true_convolution
 @st.fragment
 def live_panel(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool) -> None:
     """Bias, ReLU, the maps and the worked example: moving these reruns only this panel, not the whole page."""
-    columns = st.columns(4)
+    columns = st.columns([1, 2, 1])
     bias = columns[0].slider(t("conv.bias"), -1.0, 1.0, 0.0, 0.05, key="conv_bias")
     relu = columns[1].toggle("ReLU", key="conv_relu", help=t("conv.relu_help"))
     show_feature_maps(image, kernels, mode, flip, bias, relu)

@@ -13,6 +13,8 @@ from cnn_core import render
 from ui.image_source import current_digest, display_image
 from ui.strings import t
 
+MIN_BOX = 10  # screen pixels: the smallest box drawn on a picture
+
 
 def show_png(png: bytes, caption: str | None = None, width: int | str = "stretch") -> None:
     """Every picture goes through here. output_format="PNG" matters: by default st.image re-encodes PNG bytes
@@ -64,8 +66,12 @@ def show_image_with_box(top: int, left: int, height: int, width: int, caption: s
 @st.cache_data(show_spinner=False, max_entries=64)
 def _boxed_png(digest: str, top: int, left: int, height: int, width: int, max_width: int) -> bytes:
     picture, factor = display_image(digest, max_width)
-    return render.to_png(render.draw_box(picture, int(top * factor), int(left * factor), max(1, round(height * factor)),
-                                         max(1, round(width * factor)), thickness=2))
+    # A 3×3 window on a big photo would be a sub-pixel dot once shrunk: draw at least MIN_BOX screen pixels,
+    # centred on the window, so the student can find it.
+    shown_height, shown_width = max(MIN_BOX, round(height * factor)), max(MIN_BOX, round(width * factor))
+    shown_top = round((top + height / 2) * factor - shown_height / 2)
+    shown_left = round((left + width / 2) * factor - shown_width / 2)
+    return render.to_png(render.draw_box(picture, shown_top, shown_left, shown_height, shown_width, thickness=2))
 
 
 def show_figure(figure, scale: float = 1.0) -> None:
