@@ -21,6 +21,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import interleaved_times
+
 from cnn_core.activations import ACTIVATIONS, softmax  # noqa: E402
 from cnn_core.xor import train_xor  # noqa: E402
 
@@ -36,17 +38,8 @@ TORCH = {
 PARAMETER = {"leaky_relu": {"negative_slope": 0.1}, "elu": {"alpha": 1.0}}
 
 
-def interleaved_medians(functions: dict, repeats: int = 21) -> dict:
-    """Median time of each function; calls interleaved so a busy machine slows all of them alike."""
-    for function in functions.values():
-        function()  # warm-up
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+def _medians(functions: dict, repeats: int = 21) -> dict:
+    return {name: statistics.median(t) for name, t in interleaved_times(functions, repeats).items()}
 
 
 def torch_derivative(name: str, xt: torch.Tensor):
@@ -66,14 +59,14 @@ def main() -> None:
         print(f"{'op':<22}{'ours ms':>10}{'torch ms':>10}{'ratio':>8}")
         for name, (function, derivative, _) in ACTIVATIONS.items():
             kwargs = PARAMETER.get(name, {})
-            m = interleaved_medians({
+            m = _medians({
                 "ours": partial(function, x, **kwargs), "torch": partial(TORCH[name], xt),
                 "ours_grad": partial(derivative, x, **kwargs), "torch_grad": torch_derivative(name, xt),
             })
             print(f"{name:<22}{1e3 * m['ours']:>10.2f}{1e3 * m['torch']:>10.2f}{m['ours'] / m['torch']:>8.2f}")
             print(f"{name + ' derivative':<22}{1e3 * m['ours_grad']:>10.2f}{1e3 * m['torch_grad']:>10.2f}"
                   f"{m['ours_grad'] / m['torch_grad']:>8.2f}")
-        m = interleaved_medians({"ours": partial(softmax, x, dim=1), "torch": partial(F.softmax, xt, dim=1)})
+        m = _medians({"ours": partial(softmax, x, dim=1), "torch": partial(F.softmax, xt, dim=1)})
         print(f"{'softmax (dim=1)':<22}{1e3 * m['ours']:>10.2f}{1e3 * m['torch']:>10.2f}{m['ours'] / m['torch']:>8.2f}")
 
     print("\nXOR training (2-16-1, 300 Adam steps, default settings): wall and CPU time")

@@ -29,24 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "app"))
 
+from timing import interleaved_times
+
 from cnn_core.batch import batch_grid_png, conv_layer, fit_side, make_batch  # noqa: E402
 from cnn_core.image import load_image, to_grayscale  # noqa: E402
 from cnn_core.norm import batch_norm, batch_norm_latex, batch_norm_steps  # noqa: E402
 
 torch.set_num_threads(1)  # as in the app: one thread per session
-
-
-def interleaved_times(functions: dict, repeats: int = 21) -> dict:
-    """Times of each function, calls interleaved so a busy machine slows all of them alike."""
-    for function in functions.values():
-        function()  # warm-up
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def interleaved_medians(functions: dict, repeats: int = 21) -> dict:

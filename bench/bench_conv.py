@@ -27,19 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "app"))
 
+from timing import median_seconds  # noqa: E402
+
 from cnn_core.conv import conv2d
 
 torch.set_num_threads(1)  # as in the app: one thread per session
-
-
-def median_time(function, repeats: int = 7) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def conv_cases() -> None:
@@ -49,8 +41,8 @@ def conv_cases() -> None:
         X = rng.random((1, C, side, side), dtype=np.float32)
         K = rng.standard_normal((O, C, 3, 3)).astype(np.float32)
         Xt, Kt = torch.from_numpy(X), torch.from_numpy(K)
-        ours = median_time(lambda X=X, K=K: conv2d(X, K, padding=1))
-        theirs = median_time(lambda Xt=Xt, Kt=Kt: F.conv2d(Xt, Kt, padding=1))
+        ours = median_seconds(lambda X=X, K=K: conv2d(X, K, padding=1))
+        theirs = median_seconds(lambda Xt=Xt, Kt=Kt: F.conv2d(Xt, Kt, padding=1))
         print(f"  {C:>2}→{O:<2} at {side}×{side}: ours {ours * 1000:7.1f} ms, torch {theirs * 1000:7.1f} ms, "
               f"ratio {ours / theirs:4.2f}×  (target ≤ 2×)")
 

@@ -18,7 +18,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import median_seconds  # noqa: E402
 
 from cnn_core.image import load_image  # noqa: E402
 
@@ -66,16 +67,6 @@ def photo_like_jpeg(path: Path) -> None:
         grain = rng.normal(0, 18, (HEIGHT, WIDTH)).astype(np.float32)
         picture[:, :, channel] = np.clip(smooth + grain, 0, 255)
     Image.fromarray(picture).save(path, "JPEG", quality=90)
-
-
-def median_seconds(function, repeat: int) -> float:
-    function()  # warm up (imports, page cache)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import median_ms  # noqa: E402
 
 from cnn_core.pool import (  # noqa: E402
     adaptive_avg_pool2d,
@@ -26,16 +27,6 @@ from cnn_core.pool import (  # noqa: E402
 
 SHAPES = ((1, 3, 1024, 1024), (1, 64, 256, 256))
 WINDOWS = ((2, 2), (3, 2))  # (kernel, stride)
-
-
-def median_ms(function, repeat: int) -> float:
-    function()  # warm up (allocations, caches)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3
 
 
 def cases(X: np.ndarray, Xt: torch.Tensor) -> list[tuple[str, object, object]]:

@@ -8,9 +8,7 @@ Run: .venv/bin/python bench/bench_receptive_field.py
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_ms  # noqa: E402
 
 from cnn_core.receptive_field import (  # noqa: E402
     PRESETS,
@@ -33,16 +33,6 @@ from cnn_core.receptive_field import (  # noqa: E402
 )
 
 TARGET_MS = 300
-
-
-def median_ms(function, repeats: int = 15) -> float:
-    function()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def torch_erf(module: nn.Sequential, image: np.ndarray, row: int, col: int) -> np.ndarray:
@@ -81,16 +71,16 @@ def main() -> None:
         ours = effective_receptive_field(layers, image, row, col)
         theirs = torch_erf(module, image, row, col)
         np.testing.assert_allclose(ours, theirs / theirs.max(), rtol=1e-4, atol=1e-6)
-        t_ours = median_ms(lambda: effective_receptive_field(layers, image, row, col))  # noqa: B023
+        t_ours = median_ms(lambda: effective_receptive_field(layers, image, row, col), 15)  # noqa: B023
         t_full = median_ms(lambda: neuron_gradient(layers, image, row, col, crop=False), 5)  # noqa: B023
         t_torch = median_ms(lambda: torch_erf(module, image, row, col), 5)  # noqa: B023
         size = receptive_field(layers)[-1].size[0]
         print(f"{name:58s} {size:5d} {t_ours:8.2f} {t_full:8.2f} {t_torch:9.2f} {t_ours / t_torch:10.3f}")
     layers = stacks["6 layers: 3x3 conv x2, 2x2 pool, 3x3 conv x2, 2x2 pool"]
-    with_relu = median_ms(lambda: effective_receptive_field(layers, image, 64, 64, "random", relu=True))
+    with_relu = median_ms(lambda: effective_receptive_field(layers, image, 64, 64, "random", relu=True), 15)
     print(f"{'same stack, random weights + ReLU (whole-image bias pass)':58s} {16:5d} {with_relu:8.2f}")
     print()
-    print(f"feature maps of that stack on 512x512 (no gradient): {median_ms(lambda: feature_maps(layers, image)):.2f} ms")
+    print(f"feature maps of that stack on 512x512 (no gradient): {median_ms(lambda: feature_maps(layers, image), 15):.2f} ms")
     print(f"receptive_field() of AlexNet (arithmetic only): {median_ms(lambda: receptive_field(PRESETS['alexnet']), 200) * 1000:.1f} us")
 
 
