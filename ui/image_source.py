@@ -85,17 +85,20 @@ def sidebar_image_picker() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def display_image(digest: str, max_width: int = 480) -> tuple[np.ndarray, float]:
-    """The current image as (H, W, 3) uint8, shrunk to at most `max_width` wide, and the factor it was shrunk by.
+    """The current image as (H, W, 3) uint8 about `max_width` wide, and the factor it was scaled by.
 
-    Pages draw their boxes on this small copy (coordinates × factor): colouring and encoding the full-size
-    image on every rerun would cost more than the maths.
+    Big images are shrunk (colouring and encoding the full-size image on every rerun would cost more than the
+    maths); tiny ones (a 28×28 digit) are enlarged by a whole factor with hard pixel edges, so every pixel stays a
+    visible square instead of a browser blur. Pages draw their boxes on this copy (coordinates × factor).
     """
     picture = image_to_uint8(current_image())
-    factor = min(1.0, max_width / picture.shape[1])
-    if factor < 1.0:
+    width = picture.shape[1]
+    if width > max_width:
+        factor = max_width / width
         size = (max_width, max(1, round(picture.shape[0] * factor)))
-        picture = np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.BOX))
-    return picture, factor
+        return np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.BOX)), factor
+    factor = max(1, max_width // width)
+    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1), float(factor)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
