@@ -33,13 +33,28 @@ def default_language() -> str:
     return "zh" if locale.startswith("zh") else "en"
 
 
+def keep_choices_across_languages() -> None:
+    """Keep every choice when the language changes.
+
+    A select box's browser state is its option's *label*, and the labels are translated: on the rerun that switches
+    language the browser sends back old-language labels, which match no new option, and Streamlit would reset the
+    choice (and keep showing the old label). This callback runs before that rerun, while the old labels still
+    decode correctly, and sets each choice again through session state, which also redraws it in the new language.
+    """
+    for key, value in list(st.session_state.items()):
+        is_choice = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        if key != "lang" and is_choice:
+            st.session_state[key] = value
+
+
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 if "lang" not in st.session_state:
     st.session_state.lang = default_language()
 
 page = st.navigation([st.Page(path, title=t(f"nav.{key}"), icon=icon, default=key == "home") for path, key, icon in PAGES])
 with st.sidebar:
-    st.radio("Language · 语言", list(LANGUAGES), key="lang", format_func=LANGUAGES.get, horizontal=True)
+    st.radio("Language · 语言", list(LANGUAGES), key="lang", format_func=LANGUAGES.get, horizontal=True,
+             on_change=keep_choices_across_languages)
 st.query_params["lang"] = st.session_state.lang
 sidebar_image_picker()
 page.run()

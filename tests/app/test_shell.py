@@ -57,3 +57,19 @@ def test_upload_replaces_the_image_and_a_refused_upload_keeps_it():
     assert at.session_state.image["name"] == "stripes.png"  # the previous image stays
     assert len(at.sidebar.error) == 1 and "previous image" in at.sidebar.error[0].value
     assert "Traceback" not in at.sidebar.error[0].value
+
+
+def test_switching_language_keeps_every_choice():
+    """The browser sends a select box's old-language label on the switching rerun; the choice must survive it."""
+    at = open_page("convolution", "en")
+    at.selectbox(key="image_source").set_value("shapes").run()
+    at.multiselect(key="conv_kernels").set_value(["sobel_y", "emboss"]).run()
+    at.radio(key="conv_channels").set_value("rgb").run()
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception
+    assert at.session_state.image["name"] == "shapes"
+    assert at.multiselect(key="conv_kernels").value == ["sobel_y", "emboss"]
+    assert at.radio(key="conv_channels").value == "rgb"
+    assert "Sobel y" in at.multiselect(key="conv_kernels").options and "浮雕" in at.multiselect(key="conv_kernels").options
+    at.radio(key="lang").set_value("en").run()
+    assert not at.exception and at.session_state.image["name"] == "shapes"

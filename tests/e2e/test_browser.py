@@ -126,3 +126,31 @@ def test_screenshot_every_page(browser, server, lang):
         page.wait_for_selector(IDLE)
         page.screenshot(path=str(SHOTS / f"{path or 'home'}_{lang}.png"))
         page.close()
+
+
+def test_switching_language_keeps_choices_and_shows_them_translated(browser, server):
+    """A select box's browser state is its label: after a language switch the browser sends the old label back.
+    The choice must survive, be shown in the new language, and switching back must not break anything."""
+    page = open_app(browser, server, "stride_padding")
+    boxes = page.locator('[data-testid="stSelectbox"]')
+    boxes.nth(0).click()
+    page.get_by_role("option", name="Sample: shapes (sharp edges)").click()
+    page.wait_for_selector(IDLE)
+    boxes.nth(1).click()
+    page.get_by_role("option", name="replicate").click()
+    page.wait_for_selector(IDLE)
+
+    def shown():
+        return [box.get_attribute("value") for box in page.locator('[data-testid="stSelectbox"] input').all()]
+
+    page.get_by_text("简体中文").click()
+    page.get_by_text("当前图像").wait_for()
+    page.wait_for_selector(IDLE)
+    assert shown() == ["示例:几何图形(边缘清晰)", "复制边缘"]
+    assert "512 × 512" in page.get_by_text("当前图像").inner_text()  # still the shapes image, not the default
+    page.get_by_text("English").click()
+    page.get_by_text("Current image").wait_for()
+    page.wait_for_selector(IDLE)
+    assert shown() == ["Sample: shapes (sharp edges)", "replicate"]
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
