@@ -41,9 +41,11 @@ def keep_choices_across_languages() -> None:
     choice (and keep showing the old label). This callback runs before that rerun, while the old labels still
     decode correctly, and sets each choice again through session state, which also redraws it in the new language.
     """
+    def is_choice(value) -> bool:  # option values in this app; bool is left out (buttons cannot be set)
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
     for key, value in list(st.session_state.items()):
-        is_choice = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-        if key != "lang" and is_choice:
+        if key != "lang" and (is_choice(value) or (isinstance(value, list) and all(map(is_choice, value)))):
             st.session_state[key] = value
 
 
