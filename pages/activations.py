@@ -44,7 +44,7 @@ from cnn_core.render import format_number, value_range
 from cnn_core.xor import XOR_X, XOR_Y, collapse_linear, matrix_latex, random_layers, train_xor
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson
-from ui.show import show_code, show_figure, show_map, show_problem, show_torch_check
+from ui.show import show_code, show_figure, show_histogram, show_map, show_problem, show_torch_check
 from ui.strings import labels, t
 
 FUNCTIONS = ("relu", "leaky_relu", "elu", "sigmoid", "tanh")
@@ -110,26 +110,6 @@ def display_range(x: np.ndarray) -> tuple[float, float]:
         lo = float(x.min())
         hi = hi if hi > lo else lo + 1.0
     return lo, hi
-
-
-def histogram_chart(values: np.ndarray, color: str, domain: tuple[float, float], bins: int = 48) -> None:
-    """Share of the values per bin, drawn by the browser; values outside `domain` are piled into the end bars."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    counts, edges = np.histogram(np.clip(values, *domain), bins=bins, range=domain)
-    rows = [{"x0": float(a), "x1": float(b), "share": float(c) / values.size} for a, b, c in zip(edges[:-1], edges[1:], counts, strict=False)]
-    spec = {
-        "data": {"values": rows},
-        "mark": {"type": "bar", "color": color, "binSpacing": 0},
-        "encoding": {
-            "x": {"field": "x0", "type": "quantitative", "bin": {"binned": True}, "title": t("activations.axis_value"),
-                  "scale": {"domain": list(domain)}},
-            "x2": {"field": "x1"},
-            "y": {"field": "share", "type": "quantitative", "title": t("activations.axis_share"),
-                  "axis": {"format": "%", "tickCount": 4}},
-        },
-        "height": 220,
-    }
-    st.vega_lite_chart(spec, width="stretch")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -350,7 +330,7 @@ def show_feature_map(name: str, parameter: float | None) -> None:
             (maps[1], after, after_range, t("activations.map_after", f=function_label(name, parameter)), COLORS["with"])):
         with column:
             show_map(values, caption, signed=lo < 0, vmin=lo, vmax=hi)
-            histogram_chart(values, color, (lo, hi))
+            show_histogram(values, color, (lo, hi), height=220, share_title=True)
     metrics = st.columns(4)
     metrics[0].metric(t("activations.share_negative"), f"{100 * float((before < 0).mean()):.1f} %")
     metrics[1].metric(t("activations.share_zero_before"), f"{100 * share_of_zeros(before):.1f} %")

@@ -44,7 +44,7 @@ from cnn_core.norm import (
 from cnn_core.render import format_number
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson
-from ui.show import show_code, show_png, show_problem, show_torch_check
+from ui.show import show_code, show_histogram, show_png, show_problem, show_torch_check
 from ui.strings import labels, t
 
 DEFAULT_KERNELS = ["sobel_x", "sobel_y", "laplacian", "box_blur"]
@@ -122,33 +122,6 @@ def show_grid(grid: tuple[bytes, int], caption: str, column_width: int = GRID_WI
 def number(value: float, decimals: int = 2) -> str:
     """A short number for the text: 0.25, 1, 0 (never −0)."""
     return format_number(float(value), decimals)
-
-
-def histogram_chart(values: np.ndarray, color: str, domain: tuple[float, float] | None = None,
-                    bins: int = 48, height: int = 150) -> None:
-    """A histogram drawn by the browser (bar height = share of the values; the y axis is untitled to save room).
-
-    With a fixed domain, values outside it are piled into the end bars.
-    """
-    values = np.asarray(values, dtype=np.float64).ravel()
-    if domain is None:
-        lo, hi = float(values.min()), float(values.max())
-        domain = (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
-    counts, edges = np.histogram(np.clip(values, *domain), bins=bins, range=domain)
-    share = counts / max(1, values.size)
-    rows = [{"x0": float(a), "x1": float(b), "share": float(s)} for a, b, s in zip(edges[:-1], edges[1:], share, strict=True)]
-    spec = {
-        "data": {"values": rows},
-        "mark": {"type": "bar", "color": color, "binSpacing": 0},
-        "encoding": {
-            "x": {"field": "x0", "type": "quantitative", "bin": {"binned": True}, "title": t("batch_norm.axis_value"),
-                  "scale": {"domain": list(domain)}},
-            "x2": {"field": "x1"},
-            "y": {"field": "share", "type": "quantitative", "title": None, "axis": {"format": "%", "tickCount": 3}},
-        },
-        "height": height,
-    }
-    st.vega_lite_chart(spec, width="stretch")
 
 
 def running_chart(curve: np.ndarray, batch_values: np.ndarray, target: float, steps: int, title_y: str) -> None:
@@ -258,10 +231,10 @@ def show_statistics(steps: BatchNormSteps, x: np.ndarray, kernels: list[str], ch
     before, after = st.columns(2)
     with before:
         st.markdown(t("batch_norm.hist_before"))
-        histogram_chart(x[:, channel], COLORS["before"])
+        show_histogram(x[:, channel], COLORS["before"])
     with after:
         st.markdown(t("batch_norm.hist_after"))
-        histogram_chart(steps.x_hat[:, channel], COLORS["after"], HISTOGRAM_RANGE)
+        show_histogram(steps.x_hat[:, channel], COLORS["after"], HISTOGRAM_RANGE)
     st.caption(t("batch_norm.hist_caption"))
 
 
@@ -283,7 +256,7 @@ def gamma_beta_panel(x: np.ndarray, steps: BatchNormSteps, kernels: list[str], c
               t("batch_norm.y_caption", r=number(NORMALISED_RANGE)))
     for c, column in enumerate(st.columns(C)):
         with column:
-            histogram_chart(y[:, c], COLORS["scaled"], HISTOGRAM_RANGE, bins=36, height=130)
+            show_histogram(y[:, c], COLORS["scaled"], HISTOGRAM_RANGE, bins=36, height=130)
             st.caption(t("batch_norm.y_stats", mean=number(y[:, c].mean()), std=number(y[:, c].std())))
     st.latex(batch_norm_latex(steps, channel, (0, H // 2, W // 2), float(gammas[channel]), float(betas[channel]))[3])
     if np.any(gammas == 0):
@@ -345,10 +318,10 @@ def show_train_eval(gray: np.ndarray, x: np.ndarray, kernels: list[str], batch: 
     train_column, eval_column = st.columns(2)
     with train_column:
         st.markdown(t("batch_norm.hist_train", name=name))
-        histogram_chart(trained[:, channel], COLORS["after"], HISTOGRAM_RANGE)
+        show_histogram(trained[:, channel], COLORS["after"], HISTOGRAM_RANGE)
     with eval_column:
         st.markdown(t("batch_norm.hist_eval", name=name, steps=steps))
-        histogram_chart(evaluated[:, channel], COLORS["eval"], HISTOGRAM_RANGE)
+        show_histogram(evaluated[:, channel], COLORS["eval"], HISTOGRAM_RANGE)
     show_noise(x, means, truth, kernels, batch, channel)
 
 
@@ -390,7 +363,7 @@ def show_placement(x: np.ndarray, kernels: list[str]) -> None:
             st.markdown(t(f"batch_norm.order_{order}"))
             show_grid(batch_grid_png(out, samples=8, vmin=-3.0, vmax=3.0, cell=grid_cell(16), signed=True),
                       t("batch_norm.order_caption"), column_width=GRID_WIDTH // 2)
-            histogram_chart(out, COLORS["after"] if order == "bn_relu" else COLORS["eval"], (-3.0, 5.0), height=150)
+            show_histogram(out, COLORS["after"] if order == "bn_relu" else COLORS["eval"], (-3.0, 5.0), height=150)
             zeros = float(np.mean(out == 0))
             st.markdown(t("batch_norm.order_stats", zeros=f"{100 * zeros:.0f}", mean=number(out.mean()),
                           std=number(out.std()), low=number(out.min())))

@@ -153,13 +153,14 @@ image_problem = problem_text(min(H, W), k, s, p, d, mode, t("sp.the_image"))
 if image_problem:
     show_problem(image_problem)
 else:
-    ours, difference = conv_on_image(current_digest(), k, s, p, d, mode, to_grayscale(image))
+    gray = to_grayscale(image)
+    ours, difference = conv_on_image(current_digest(), k, s, p, d, mode, gray)
     st.markdown(t("sp.image_shapes", h=H, w=W, oh=ours.shape[0], ow=ours.shape[1], k=k))
     # Column widths in proportion to the two widths: both pictures fill their column, so they share one scale
     # and a smaller output really looks smaller, on any screen.
     before, after = st.columns([W, ours.shape[1]])
     with before:
-        show_map(to_grayscale(image), t("sp.input_caption", h=H, w=W), signed=False, colorbar=False, min_side=1,
+        show_map(gray, t("sp.input_caption", h=H, w=W), signed=False, colorbar=False, min_side=1,
                  vmin=0.0, vmax=1.0, cmap="gray")
     with after:
         show_map(ours, t("sp.output_image_caption", h=ours.shape[0], w=ours.shape[1]), signed=False,

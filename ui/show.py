@@ -99,6 +99,34 @@ def show_matrix(values: np.ndarray, **options) -> None:
     show_png(png, width="content")
 
 
+def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] | None = None, bins: int = 48,
+                   height: int = 150, share_title: bool = False) -> None:
+    """A histogram drawn by the browser (so its axis titles are translated): bar height = share of the values.
+
+    With a fixed domain, values outside it are piled into the end bars; without one, the data's own range is used.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if domain is None:
+        lo, hi = float(values.min()), float(values.max())
+        domain = (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+    counts, edges = np.histogram(np.clip(values, *domain), bins=bins, range=domain)
+    share = counts / max(1, values.size)
+    rows = [{"x0": float(a), "x1": float(b), "share": float(v)} for a, b, v in zip(edges[:-1], edges[1:], share, strict=True)]
+    spec = {
+        "data": {"values": rows},
+        "mark": {"type": "bar", "color": color, "binSpacing": 0},
+        "encoding": {
+            "x": {"field": "x0", "type": "quantitative", "bin": {"binned": True}, "title": t("common.axis_value"),
+                  "scale": {"domain": list(domain)}},
+            "x2": {"field": "x1"},
+            "y": {"field": "share", "type": "quantitative", "title": t("common.axis_share") if share_title else None,
+                  "axis": {"format": "%", "tickCount": 4 if share_title else 3}},
+        },
+        "height": height,
+    }
+    st.vega_lite_chart(spec, width="stretch")
+
+
 def show_code(*functions) -> None:
     """'Show the code': the real cnn_core source that produced the picture on screen."""
     with st.expander(t("common.show_code")):

@@ -10,8 +10,11 @@ PagesManager is built — only in tests.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -52,3 +55,10 @@ def texts(at: AppTest) -> str:
 def latex(at: AppTest) -> list[str]:
     """The bodies of every st.latex on the page (Streamlit stores them wrapped in $$ … $$)."""
     return [element.value.strip().strip("$").strip() for element in at.latex]
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """An (H, W, 3) uint8 picture as PNG bytes, for uploads."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import re
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from harness import open_page, texts
-from PIL import Image
+from harness import open_page, png_bytes, texts
 
 from ui.lesson_format import TryIt, parse_lesson
 
@@ -145,18 +143,12 @@ def test_lesson_try_button_sets_the_widgets():
             at.slider(key="pool_padding").value) == (3, 2, 1)
 
 
-def png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("lang, words", [("en", "does not fit"), ("zh", "放不进")])
 def test_tiny_upload_too_small_for_the_window(lang, words):
     at = open_page("pooling", lang)
     at.selectbox(key="image_source").set_value("upload").run()
     tiny = (np.arange(5 * 7).reshape(5, 7) * 7 % 256).astype(np.uint8)
-    at.file_uploader(key="upload_file").upload("tiny.png", png(tiny), "image/png").run()
+    at.file_uploader(key="upload_file").upload("tiny.png", png_bytes(tiny), "image/png").run()
     assert not at.exception
     assert "(1, 1, 2, 3)" in shape_line(at)
     set_widgets(at, pool_kernel=8, pool_padding=0)
@@ -169,7 +161,7 @@ def test_tiny_upload_too_small_for_the_window(lang, words):
 def test_single_pixel_upload_with_a_1x1_window():
     at = open_page("pooling", "en")
     at.selectbox(key="image_source").set_value("upload").run()
-    at.file_uploader(key="upload_file").upload("dot.png", png(np.full((1, 1, 3), 200, np.uint8)), "image/png").run()
+    at.file_uploader(key="upload_file").upload("dot.png", png_bytes(np.full((1, 1, 3), 200, np.uint8)), "image/png").run()
     assert not at.exception
     assert any("does not fit" in w.value for w in at.warning)  # the default 2×2 window
     set_widgets(at, pool_kernel=1, pool_stride=1, pool_shift=4, pool_noise=0.5, pool_noise_kind="salt")

@@ -1,17 +1,9 @@
 """The app shell: navigation, language, the shared sidebar, uploads (good and refused)."""
 
-import io
 
 import numpy as np
 import pytest
-from harness import open_page, texts
-from PIL import Image
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
+from harness import open_page, png_bytes, texts
 
 
 @pytest.mark.parametrize("lang, title", [("en", "CNN Lab"), ("zh", "CNN 实验室")])
