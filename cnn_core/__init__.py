@@ -43,8 +43,31 @@ from cnn_core.pool import (
     max_pool2d_with_indices,
     pool_output_size,
 )
-from cnn_core.receptive_field import RF, StackError, effective_receptive_field, input_box, receptive_field
-from cnn_core.xor import collapse_linear, train_xor
+
+# Modules that need torch (autograd, training) load on first use, so `import cnn_core` and every numpy op stay
+# torch-free (importing torch costs about a second and ~300 MB). Add new torch-using names here:
+# name → the module that defines it.
+_LAZY = {
+    "RF": "cnn_core.receptive_field",
+    "StackError": "cnn_core.receptive_field",
+    "effective_receptive_field": "cnn_core.receptive_field",
+    "input_box": "cnn_core.receptive_field",
+    "receptive_field": "cnn_core.receptive_field",
+    "collapse_linear": "cnn_core.xor",
+    "train_xor": "cnn_core.xor",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        # Bind every name of that module here at once: importing a submodule binds its *module* as an attribute
+        # of the package, which would otherwise shadow a function of the same name (receptive_field).
+        globals().update({other: getattr(module, other) for other, home in _LAZY.items() if home == _LAZY[name]})
+        return globals()[name]
+    raise AttributeError(f"module 'cnn_core' has no attribute '{name}'")
 
 __all__ = [
     "RF",

@@ -21,6 +21,8 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnn_core.errors import CnnError
+
 # A picture bigger than this is refused before its pixels are decoded: 50
 # megapixels is more than any phone camera, and decoding it needs ~200 MB.
 MAX_PIXELS = 50_000_000
@@ -54,17 +56,12 @@ _NO_MEMORY = "There was not enough memory to open this picture. Please choose a 
 _UNREADABLE_STREAM = "The file could not be read. Please choose it again."
 
 
-class ImageError(ValueError):
+class ImageError(CnnError):
     """A picture could not be used. The message says why and what to do, in plain words.
 
     `reason` names the kind of problem (e.g. "svg", "too_large") and `details` its numbers, so an app can say
     the same sentence in another language.
     """
-
-    def __init__(self, message: str, reason: str = "unknown", **details):
-        super().__init__(message)
-        self.reason = reason
-        self.details = details
 
 
 def load_image(data, max_side: int = 1024) -> np.ndarray:

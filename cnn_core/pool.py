@@ -16,18 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from cnn_core.conv import output_size, output_size_latex, pair
+from cnn_core.errors import CnnError
 
 POOL_TYPES = ("max", "avg", "lp")
 
 
-class PoolError(ValueError):
+class PoolError(CnnError):
     """Impossible pooling parameters. The message says what to change; `reason` and `details` let the app say
     the same sentence in the student's language (lessons/<lang>/ui/pooling.toml → error.<reason>)."""
-
-    def __init__(self, message: str, reason: str, **details):
-        super().__init__(message)
-        self.reason = reason
-        self.details = details
 
 
 # ---------------------------------------------------------------------------------------------------------------

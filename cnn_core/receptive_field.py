@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from cnn_core.conv import output_size, pair
+from cnn_core.errors import CnnError
 from cnn_core.pool import PoolError, pool_output_size
 from cnn_core.render import colorize, draw_box, overlay
 
@@ -52,14 +53,9 @@ _ALLOWED_KEYS = {"kind", "kernel_size", "stride", "padding", "dilation", "in_cha
                  "groups", "ceil_mode", "count_include_pad", "padding_mode"}
 
 
-class StackError(ValueError):
+class StackError(CnnError):
     """A layer stack that cannot work. The message says what to change; `reason` and `details` let the app say
     the same sentence in the student's language (lessons/<lang>/ui/receptive_field.toml → error_<reason>)."""
-
-    def __init__(self, message: str, reason: str, **details):
-        super().__init__(message)
-        self.reason = reason
-        self.details = details
 
 
 # ---------------------------------------------------------------------------------------------------------------
