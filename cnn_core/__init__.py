@@ -20,7 +20,9 @@ from cnn_core.activations import (
 )
 from cnn_core.conv import (
     PADDING_MODES,
+    col2im,
     conv2d,
+    conv2d_backward,
     conv2d_naive,
     convolve2d,
     corr2d,
@@ -84,7 +86,9 @@ __all__ = [
     "batch_norm",
     "batch_norm_steps",
     "collapse_linear",
+    "col2im",
     "conv2d",
+    "conv2d_backward",
     "conv2d_naive",
     "convolve2d",
     "corr2d",

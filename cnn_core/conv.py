@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnn_core.errors import CnnError
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 # np.pad's names for torch's padding modes.
@@ -30,15 +32,32 @@ def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dil
     d(k − 1) + 1 is the span of a dilated kernel; the window fits (n + 2p − span) / s + 1 times.
     """
     if kernel_size < 1 or stride < 1 or dilation < 1 or padding < 0 or n < 1:
-        raise ValueError("Kernel size, stride and dilation must be at least 1, padding at least 0.")
+        raise CnnError("Kernel size, stride and dilation must be at least 1, padding at least 0.", "bad_setting")
     span = dilation * (kernel_size - 1) + 1
     padded = n + 2 * padding
     if span > padded:
-        raise ValueError(
+        raise CnnError(
             f"Kernel {kernel_size} with dilation {dilation} spans {span} pixels, more than the padded "
-            f"input ({padded}). Lower the kernel or dilation, or add padding."
+            f"input ({padded}). Lower the kernel or dilation, or add padding.",
+            "no_fit", k=kernel_size, d=dilation, span=span, padded=padded, need=-(-(span - n) // 2),
         )
     return (padded - span) // stride + 1
+
+
+def check_fit(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+              padding_mode: str = "zeros") -> None:
+    """Does a convolution with these settings give an output on an n-pixel axis? Raises CnnError if not.
+
+    The one "does it fit?" rule, used by the formula text and the error message alike: the dilated kernel must fit
+    in the padded input, reflect padding must be smaller than the input, circular padding can wrap at most once.
+    """
+    output_size(n, kernel_size, stride, padding, dilation)
+    if padding_mode == "reflect" and padding >= n:
+        raise CnnError(f"Reflect padding {padding} needs an input wider than {padding} (it is {n}). Lower the "
+                       "padding or choose another padding mode.", "reflect_too_big", p=padding, n=n)
+    if padding_mode == "circular" and padding > n:
+        raise CnnError(f"Circular padding {padding} cannot wrap more than once around an input of {n}. Lower the "
+                       "padding or choose another padding mode.", "circular_too_big", p=padding, n=n)
 
 
 def unvisited(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -188,6 +207,73 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         Y += np.asarray(bias, dtype=np.float32)[None, :, None]
     Y = Y.reshape(N, O, OH, OW)
     return Y[0] if unbatched else Y
+
+
+def col2im(cols: np.ndarray, padded_shape, kernel_size, stride, dilation) -> np.ndarray:
+    """The transpose of `im2col`: add every column entry back onto the padded-input pixel it was copied from.
+
+    cols: (N, C·kh·kw, OH·OW) → (N, C, H, W). A pixel inside several windows receives the sum of their entries
+    (it influenced several outputs); a pixel no window reaches stays 0.
+    """
+    N, C, H, W = padded_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    OH = output_size(H, kh, sh, 0, dh)
+    OW = output_size(W, kw, sw, 0, dw)
+    cols = cols.reshape(N, C, kh, kw, OH, OW)
+    Xp = np.zeros(padded_shape, dtype=cols.dtype)
+    for a in range(kh):  # the same kh·kw strided views as im2col, now added into instead of copied from
+        for b in range(kw):
+            top, left = a * dh, b * dw
+            Xp[:, :, top : top + sh * (OH - 1) + 1 : sh, left : left + sw * (OW - 1) + 1 : sw] += cols[:, :, a, b]
+    return Xp
+
+
+def conv2d_backward(input, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of `conv2d` (zeros padding) given ∂L/∂Y: returns (grad_input, grad_weight, grad_bias).
+
+    The forward pass was one matrix product per group, Y = K @ cols with K (O/g, C/g·kh·kw) and cols the
+    unfolded windows. The backward of a matrix product is two matrix products with the transposes:
+        ∂L/∂K    = ∂L/∂Y @ colsᵀ   — every kernel tap sums input × output-gradient: ∂L/∂K = X ⋆ ∂L/∂Y
+        ∂L/∂cols = Kᵀ @ ∂L/∂Y      — then col2im adds each window's share back onto its pixels
+        ∂L/∂b    = Σ ∂L/∂Y over the batch and every position (the bias was added everywhere).
+    input: (N, C, H, W) or (C, H, W); weight: (O, C / groups, kh, kw); grad_output: the shape conv2d returned.
+    """
+    X = np.asarray(input, dtype=np.float32)
+    W = np.asarray(weight, dtype=np.float32)
+    dY = np.asarray(grad_output, dtype=np.float32)
+    unbatched = X.ndim == 3
+    if unbatched:
+        X, dY = X[None], dY[None]
+    _check_shapes(X, W, groups)
+    stride, dilation = pair(stride), pair(dilation)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise CnnError("Stride and dilation must be at least 1.", reason="bad_stride", stride=stride, dilation=dilation)
+    kernel_size = W.shape[2:]
+    top, bottom, left, right = _resolve_padding(padding, kernel_size, stride, dilation)
+    Xp = pad2d(X, (top, bottom, left, right))
+    N, O = X.shape[0], W.shape[0]
+    OH = output_size(Xp.shape[2], kernel_size[0], stride[0], 0, dilation[0])
+    OW = output_size(Xp.shape[3], kernel_size[1], stride[1], 0, dilation[1])
+    if dY.shape != (N, O, OH, OW):
+        got = dY.shape[1:] if unbatched else dY.shape
+        want = (O, OH, OW) if unbatched else (N, O, OH, OW)
+        raise CnnError(f"grad_output has shape {tuple(got)} but this convolution outputs {want}. Pass ∂L/∂Y with the "
+                       "shape conv2d returned for the same input and settings.", reason="grad_shape",
+                       expected=want, got=tuple(got))
+    dY = dY.reshape(N, O, OH * OW)
+    in_per_group, out_per_group = W.shape[1], O // groups
+    dXp = np.empty_like(Xp)
+    dW = np.empty_like(W)
+    for g in range(groups):
+        inputs, outputs = slice(g * in_per_group, (g + 1) * in_per_group), slice(g * out_per_group, (g + 1) * out_per_group)
+        cols = im2col(Xp[:, inputs], kernel_size, stride, dilation)  # (N, C/g·kh·kw, OH·OW)
+        Kg = W[outputs].reshape(out_per_group, -1)  # (O/g, C/g·kh·kw)
+        dYg = dY[:, outputs]  # (N, O/g, OH·OW)
+        dW[outputs] = sum(dYg[n] @ cols[n].T for n in range(N)).reshape(W[outputs].shape)
+        dXp[:, inputs] = col2im(np.matmul(Kg.T, dYg), Xp[:, inputs].shape, kernel_size, stride, dilation)
+    dX = dXp[:, :, top : dXp.shape[2] - bottom, left : dXp.shape[3] - right]  # padding pixels get no gradient
+    db = dY.sum(axis=(0, 2))
+    return (dX[0] if unbatched else np.ascontiguousarray(dX)), dW, db
 
 
 def flip_kernel(K: np.ndarray) -> np.ndarray:
