@@ -33,6 +33,7 @@ from cnn_core.conv import (
     pad2d,
     unvisited,
 )
+from cnn_core.dropout import DropoutError, dropout, dropout2d
 from cnn_core.image import ImageError, image_digest, load_image, to_grayscale
 from cnn_core.kernels import KERNELS, get_kernel
 from cnn_core.norm import batch_norm, batch_norm_steps
@@ -44,6 +45,13 @@ from cnn_core.pool import (
     max_pool2d,
     max_pool2d_with_indices,
     pool_output_size,
+)
+from cnn_core.transpose import (
+    TransposeError,
+    checkerboard_strength,
+    conv_transpose2d,
+    conv_transpose_output_size,
+    conv_transpose_output_size_latex,
 )
 
 # Modules that need torch (autograd, training) load on first use, so `import cnn_core` and every numpy op stay
@@ -72,6 +80,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'cnn_core' has no attribute '{name}'")
 
 __all__ = [
+    "DropoutError",
+    "TransposeError",
+    "checkerboard_strength",
+    "conv_transpose2d",
+    "conv_transpose_output_size",
+    "conv_transpose_output_size_latex",
+    "dropout",
+    "dropout2d",
     "RF",
     "StackError",
     "effective_receptive_field",
