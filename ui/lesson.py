@@ -1,17 +1,33 @@
 """The lesson panel every topic page shows: one step at a time, Prev / Next, "Try it" buttons, quizzes.
 
 The step lives in the URL (?step=3) so a teacher can share a link to it.
+
+Quizzes (format: lessons/README.md) check rather than tell: the explanation appears only after a right answer, or
+after a wrong one when the student asks for the answer. Choices are shuffled once per student session (stable
+while the session lasts, so a rerun never moves them). A per-lesson score counts the questions answered right at
+the first attempt. A question may take its answer from the student's own experiment (`answer: =name`): the page
+passes `live_answers`, name → a function of no arguments that computes it from the current image and settings
+with cnn_core; `{name}` in the question or explanation shows such a value, or a page widget's current number.
+A question whose value is unavailable (no such name, or the computation fails on these settings) is skipped.
 """
 
 from __future__ import annotations
 
+import math
+import random
+import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import streamlit as st
 
-from ui.lesson_format import Lesson, Quiz, TryIt, parse_lesson
+from ui.lesson_format import PLACEHOLDER, Lesson, Quiz, TryIt, parse_lesson
 from ui.shell import ensure_app_shell
 from ui.strings import LESSONS_DIR, current_language, t
+
+LiveAnswers = Mapping[str, Callable[[], float]]
+QUIZ_STATE = "_quiz_state"  # session state: quiz id → {"picked", "first_right", "revealed", "answer"}
+SESSION_SALT = "_quiz_salt"  # session state: one random number per student session, seeds the choice order
 
 
 @st.cache_data(show_spinner=False)
@@ -48,25 +64,119 @@ def _apply(settings: dict[str, object]) -> None:
         st.session_state[key] = value
 
 
-def _show_quiz(quiz: Quiz, key: str) -> None:
-    st.markdown(f"**{t('lesson.question')}** {quiz.question}")
-    if quiz.choices:
-        picked = st.radio(quiz.question, quiz.choices, index=None, key=key, label_visibility="collapsed")
-        if picked is None:
-            return
-        right = quiz.choices.index(picked) == quiz.correct
+# -- quizzes ------------------------------------------------------------------------------------------------------
+def choice_order(count: int, quiz_id: str, salt: int) -> list[int]:
+    """The order in which a student sees a question's choices: a permutation fixed by (session, question)."""
+    order = list(range(count))
+    random.Random(f"{salt}/{quiz_id}").shuffle(order)
+    return order
+
+
+def format_number(value: float) -> str:
+    """43.0 → '43', 0.66524 → '0.6652': how a number appears in question text and answers."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+
+
+def _page_value(name: str, live_answers: LiveAnswers) -> float | None:
+    """A live answer computed by the page, or else the current number of the page widget with that key."""
+    if name in live_answers:
+        try:
+            value = live_answers[name]()
+        except Exception:  # noqa: BLE001 — any failure means "not available with these settings": skip the question
+            return None
     else:
-        given = st.number_input(t("lesson.your_answer"), value=None, step=1.0, format="%g", key=key)
-        if given is None:
-            return
-        right = abs(given - quiz.answer) <= quiz.tolerance + 1e-9
-    (st.success if right else st.error)(t("lesson.right") if right else t("lesson.wrong"))
-    st.info(quiz.explain)
+        value = st.session_state.get(name)
+    if isinstance(value, (bool, str)) or not hasattr(value, "__float__"):  # None, a word, a list: not a number
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
-def show_lesson(topic: str) -> None:
-    """Draw the lesson panel of `topic` (lessons/<lang>/<topic>.md) at the step in the URL. Call it first."""
+def quiz_values(quiz: Quiz, live_answers: LiveAnswers) -> dict[str, float] | None:
+    """The page values a quiz needs (its live answer and its {placeholders}), or None when one is unavailable."""
+    values = {}
+    for name in sorted(quiz.placeholders | ({quiz.live} if quiz.live else set())):
+        value = _page_value(name, live_answers)
+        if value is None:
+            return None
+        values[name] = value
+    return values
+
+
+def _fill(text: str, values: dict[str, float]) -> str:
+    return PLACEHOLDER.sub(lambda match: format_number(values[match.group(1)]), text)
+
+
+def _reveal(quiz_id: str) -> None:
+    st.session_state[QUIZ_STATE][quiz_id]["revealed"] = True
+
+
+def _show_quiz(quiz: Quiz, quiz_id: str, key: str, values: dict[str, float]) -> None:
+    """One question; its record in session state says what the student answered and whether they asked to see."""
+    states = st.session_state.setdefault(QUIZ_STATE, {})
+    answer = values[quiz.live] if quiz.live else quiz.answer
+    state = states.setdefault(quiz_id, {})
+    if quiz.live and state.get("answer") not in (None, answer):  # new settings, new question: start again
+        state.clear()
+        st.session_state.pop(key, None)
+    state["answer"] = answer
+    question = _fill(quiz.question, values)
+    st.markdown(f"**{t('lesson.question')}** {question}")
+    if quiz.live:
+        st.caption(t("lesson.live_note"))
+    if quiz.choices:
+        order = choice_order(len(quiz.choices), quiz_id, st.session_state[SESSION_SALT])
+        if key not in st.session_state and state.get("picked") is not None:  # e.g. back from the other language
+            st.session_state[key] = quiz.choices[state["picked"]]
+        picked = st.radio(question, [quiz.choices[i] for i in order], index=None, key=key,
+                          label_visibility="collapsed")
+        picked = quiz.choices.index(picked) if picked is not None else None
+        right = picked == quiz.correct
+        shown_answer = quiz.choices[quiz.correct]
+    else:
+        if key not in st.session_state and state.get("picked") is not None:
+            st.session_state[key] = state["picked"]
+        picked = st.number_input(t("lesson.your_answer"), value=None, step=1.0, format="%g", key=key)
+        right = picked is not None and abs(picked - answer) <= quiz.tolerance + 1e-9
+        shown_answer = format_number(answer)
+    if picked is None:
+        return
+    state["picked"] = picked
+    state.setdefault("first_right", right and not state.get("revealed", False))
+    explanation = _fill(quiz.explain, values)
+    if right:
+        st.success(t("lesson.right"))
+        st.info(explanation)
+    elif state.get("revealed"):
+        st.error(t("lesson.wrong_revealed"))
+        st.info(f"**{t('lesson.answer_is', answer=shown_answer)}** {explanation}")
+    else:
+        st.error(t("lesson.wrong"))
+        st.button(t("lesson.show_answer"), key=f"{key}_show", on_click=_reveal, args=(quiz_id,))
+
+
+def lesson_score(lesson: Lesson, topic: str, live_answers: LiveAnswers) -> tuple[int, int]:
+    """(right at the first attempt, questions available) over the whole lesson; skipped questions do not count."""
+    states = st.session_state.get(QUIZ_STATE, {})
+    right = total = 0
+    for index, step in enumerate(lesson.steps):
+        quizzes = [part for part in step.parts if isinstance(part, Quiz)]
+        for number, quiz in enumerate(quizzes, start=1):
+            if quiz_values(quiz, live_answers) is not None:
+                total += 1
+                right += bool(states.get(f"{topic}/{index}/{number}", {}).get("first_right"))
+    return right, total
+
+
+def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> None:
+    """Draw the lesson panel of `topic` (lessons/<lang>/<topic>.md) at the step in the URL. Call it first.
+
+    `live_answers` maps the names that the lesson's `answer: =name` and `{name}` use to functions of no arguments
+    computing them from the student's image and settings (via cnn_core); a question whose name is missing or whose
+    function fails is skipped."""
     ensure_app_shell()
+    live_answers = live_answers or {}
+    st.session_state.setdefault(SESSION_SALT, secrets.randbits(32))
     lesson = load_lesson(topic, current_language())
     index = current_step(len(lesson.steps))
     step = lesson.steps[index]
@@ -81,9 +191,15 @@ def show_lesson(topic: str) -> None:
                 st.button("▶ " + part.label, key=f"try_{topic}_{index}_{number}", on_click=_apply, args=(part.settings,))
             elif isinstance(part, Quiz):
                 quiz_number += 1
-                _show_quiz(part, key=f"quiz_{topic}_{current_language()}_{index}_{quiz_number}")
+                values = quiz_values(part, live_answers)
+                if values is not None:
+                    _show_quiz(part, f"{topic}/{index}/{quiz_number}", f"quiz_{topic}_{current_language()}_{index}_"
+                               f"{quiz_number}", values)
             else:
                 st.markdown(part)
+        if quiz_number:
+            right, total = lesson_score(lesson, topic, live_answers)
+            st.markdown(f"**{t('lesson.score', right=right, total=total)}**")
         back, _, forward = st.columns([1, 3, 1])
         back.button(t("lesson.prev"), key=f"prev_{topic}", disabled=index == 0, on_click=_go_to, args=(index - 1,),
                     width="stretch")

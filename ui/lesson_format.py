@@ -23,10 +23,16 @@ class TryIt:
 class Quiz:
     question: str
     explain: str
-    answer: float | None = None  # numeric question
+    answer: float | None = None  # numeric question with a fixed answer
     tolerance: float = 0.0
     choices: tuple[str, ...] = ()  # multiple choice question
     correct: int | None = None
+    live: str | None = None  # numeric question whose answer the page computes: `answer: =name`
+
+    @property
+    def placeholders(self) -> set[str]:
+        """The {names} in the question and explanation, filled in from the page when the quiz is shown."""
+        return set(PLACEHOLDER.findall(self.question + " " + self.explain))
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Lesson:
 
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")  # {sp_kernel} in a quiz: a page value shown in the text
 
 
 def parse_value(text: str) -> object:
@@ -91,12 +98,18 @@ def _quiz_block(lines: list[str], first_line: int) -> Quiz:
         raise LessonFormatError(f"line {first_line}: a quiz has either 'answer:' or 'choice:'/'correct:' lines")
     if choices and len(correct) != 1:
         raise LessonFormatError(f"line {first_line}: a multiple-choice quiz needs exactly one 'correct:' line")
+    live = None
+    if fields.get("answer", "").startswith("="):  # answer: =name, computed by the page from the student's image
+        live = fields["answer"][1:].strip()
+        if not live.isidentifier():
+            raise LessonFormatError(f"line {first_line}: 'answer: =name' needs a name made of letters, digits and _")
     try:
-        answer = float(fields["answer"]) if "answer" in fields else None
+        answer = float(fields["answer"]) if "answer" in fields and live is None else None
         tolerance = float(fields.get("tolerance", 0))
     except ValueError as error:
-        raise LessonFormatError(f"line {first_line}: answer and tolerance must be numbers") from error
-    return Quiz(fields["question"], fields["explain"], answer, tolerance, tuple(choices), correct[0] if choices else None)
+        raise LessonFormatError(f"line {first_line}: answer and tolerance must be numbers (or answer: =name)") from error
+    return Quiz(fields["question"], fields["explain"], answer, tolerance, tuple(choices), correct[0] if choices else None,
+                live)
 
 
 def parse_lesson(text: str) -> Lesson:

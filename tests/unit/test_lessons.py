@@ -8,7 +8,7 @@ import pytest
 from ui.lesson_format import LessonFormatError, Quiz, TryIt, parse_lesson
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
-TOPICS = sorted(p.stem for p in (LESSONS / "en").glob("*.md") if p.stem != "home")
+TOPICS = sorted(p.stem for p in (LESSONS / "en").glob("*.md") if p.stem not in ("home", "glossary"))
 PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
@@ -20,7 +20,8 @@ def structure(topic: str, lang: str):
             if isinstance(part, TryIt):
                 shape.append(("try", tuple(sorted((k, str(v)) for k, v in part.settings.items()))))
             elif isinstance(part, Quiz):
-                shape.append(("quiz", part.answer, part.tolerance, len(part.choices), part.correct))
+                shape.append(("quiz", part.answer, part.live, tuple(sorted(part.placeholders)), part.tolerance,
+                              len(part.choices), part.correct))
         shape.append(("step",))
     return lesson, shape
 
@@ -63,6 +64,11 @@ def test_ui_strings_exist_in_both_languages():
     assert keys("en") == keys("zh")
 
 
+def quizzes(topic: str, lang: str = "en") -> list[Quiz]:
+    lesson, _ = structure(topic, lang)
+    return [part for step in lesson.steps for part in step.parts if isinstance(part, Quiz)]
+
+
 def test_parser_reads_steps_try_blocks_and_quizzes():
     lesson = parse_lesson(
         "# T\n\n## One\nText $x$.\n\n```try\nlabel: Go\nsp_stride: 3\nconv_kernels: a, b\nflag: true\n```\n"
@@ -77,12 +83,22 @@ def test_parser_reads_steps_try_blocks_and_quizzes():
     assert choice.choices == ("A", "B") and choice.correct == 1
 
 
+def test_parser_reads_live_answers_and_placeholders():
+    lesson = parse_lesson("# T\n## S\n```quiz\nquestion: With kernel {sp_kernel}, how wide?\nanswer: =sp_out_width\n"
+                          "tolerance: 0.5\nexplain: It is {sp_out_width}.\n```\n")
+    (quiz,) = lesson.steps[0].parts
+    assert quiz.live == "sp_out_width" and quiz.answer is None and quiz.tolerance == 0.5
+    assert quiz.placeholders == {"sp_kernel", "sp_out_width"}
+
+
 @pytest.mark.parametrize("bad", [
     "no title\n## s\n",
     "# T\n## S\n```quiz\nquestion: Q\nexplain: E\n```\n",  # neither answer nor choices
     "# T\n## S\n```quiz\nquestion: Q\nchoice: a\nchoice: b\nexplain: E\n```\n",  # no correct choice
     "# T\n## S\n```try\nsp_stride: 2\n```\n",  # no label
     "# T\n## S\n```try\nlabel: x\n",  # never closed
+    "# T\n## S\n```quiz\nquestion: Q\nanswer: =not a name\nexplain: E\n```\n",  # live name with spaces
+    "# T\n## S\n```quiz\nquestion: Q\nanswer: three\nexplain: E\n```\n",  # neither a number nor =name
 ])
 def test_parser_names_the_problem(bad):
     with pytest.raises(LessonFormatError):
