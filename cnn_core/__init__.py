@@ -20,6 +20,7 @@ from cnn_core.activations import (
 )
 from cnn_core.conv import (
     PADDING_MODES,
+    check_fit,
     col2im,
     conv2d,
     conv2d_backward,
@@ -34,6 +35,7 @@ from cnn_core.conv import (
     unvisited,
 )
 from cnn_core.dropout import DropoutError, dropout, dropout2d
+from cnn_core.errors import CnnError
 from cnn_core.image import ImageError, image_digest, load_image, to_grayscale
 from cnn_core.kernels import KERNELS, get_kernel
 from cnn_core.norm import batch_norm, batch_norm_steps
@@ -53,6 +55,7 @@ from cnn_core.transpose import (
     conv_transpose_output_size,
     conv_transpose_output_size_latex,
 )
+from cnn_core.windows import step_through, window_cells
 
 # Modules that need torch (autograd, training) load on first use, so `import cnn_core` and every numpy op stay
 # torch-free (importing torch costs about a second and ~300 MB). Add new torch-using names here:
@@ -80,6 +83,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'cnn_core' has no attribute '{name}'")
 
 __all__ = [
+    "CnnError",
+    "check_fit",
+    "step_through",
+    "window_cells",
     "DropoutError",
     "TransposeError",
     "checkerboard_strength",

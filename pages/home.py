@@ -2,17 +2,16 @@
 
 import streamlit as st
 
+from ui.catalog import TOPICS
 from ui.shell import ensure_app_shell
 from ui.strings import LESSONS_DIR, current_language, t
-
-COURSE = ("convolution", "stride_padding", "receptive_field", "pooling", "batch_norm", "activations")
 
 ensure_app_shell()
 st.title(t("home.title"))
 st.markdown((LESSONS_DIR / current_language() / "home.md").read_text(encoding="utf-8"))
 st.subheader(t("home.course_map"))
 columns = st.columns(3)
-for number, topic in enumerate(COURSE):
+for number, topic in enumerate(TOPICS):
     with columns[number % 3].container(border=True, height="stretch"):
-        st.page_link(f"pages/{topic}.py", label=f"{number + 1}. {t(f'nav.{topic}')}", icon=":material/arrow_forward:")
-        st.caption(t(f"home.about_{topic}"))
+        st.page_link(topic.path, label=f"{number + 1}. {t(f'nav.{topic.name}')}", icon=topic.icon)
+        st.caption(t(f"home.about_{topic.name}"))

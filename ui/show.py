@@ -135,9 +135,10 @@ def show_code(*functions) -> None:
 
 
 def show_torch_check(max_abs_diff: float, tolerance: float = 1e-4) -> None:
-    """'Checked against PyTorch: max |diff| = …', computed live on the current input."""
-    text = t("common.torch_check", diff=f"{max_abs_diff:.2e}")
-    (st.success if max_abs_diff <= tolerance else st.error)(text, icon=":material/check_circle:" if max_abs_diff <= tolerance else ":material/warning:")
+    """Until every page names its op (ui.proof.show_check): the same one-line display."""
+    from ui.proof import show_difference
+
+    show_difference(max_abs_diff, tolerance, t("common.result"))
 
 
 def show_problem(message: str) -> None:

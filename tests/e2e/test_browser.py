@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ui.catalog import TOPICS
+
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -29,7 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PAGES = ("", "convolution", "stride_padding", "receptive_field", "pooling", "batch_norm", "activations")
+PAGES = ("", *(topic.name for topic in TOPICS))  # "" is the home page
 
 
 def free_port() -> int:

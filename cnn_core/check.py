@@ -1,0 +1,123 @@
+"""The PyTorch check, written once: every cnn_core op a page shows, beside its torch twin with the same arguments.
+
+`check(op, *args, **kwargs)` runs both on the same numbers and returns the largest absolute difference under one
+policy for NaN and ±∞ (see `max_abs_diff`). Pages never import torch: they ask for a check by naming our op.
+A new op on a page gets its twin here, in one line when the arguments map one to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cnn_core import activations, conv, norm, pool
+
+TOLERANCE = 1e-4  # float32 sums of a few hundred terms agree to about 1e-6; 1e-4 leaves room, a bug is far above
+
+
+def _tensor(value):
+    return torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
+
+
+def _numpy(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().numpy()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_numpy(v) for v in value)
+    return value
+
+
+_TORCH_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+def _torch_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    """F.conv2d has no padding_mode (nn.Conv2d pads first): pad with F.pad, then convolve, as nn.Conv2d does."""
+    if padding_mode == "zeros" or isinstance(padding, str):
+        if isinstance(padding, str) and padding == "same":  # explicit, so torch does not warn about even kernels
+            top, bottom, left, right = conv.same_padding(tuple(weight.shape[2:]), conv.pair(dilation))
+            input = F.pad(input, (left, right, top, bottom), mode=_TORCH_PAD[padding_mode])
+            padding = 0
+        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    ph, pw = conv.pair(padding)
+    padded = F.pad(input, (pw, pw, ph, ph), mode=_TORCH_PAD[padding_mode])
+    return F.conv2d(padded, weight, bias, stride, 0, dilation, groups)
+
+
+def _torch_convolve2d(input, weight, **kwargs):
+    """True convolution = cross-correlation with the kernel flipped on both spatial axes."""
+    return _torch_conv2d(input, torch.flip(weight, dims=(-2, -1)), **kwargs)
+
+
+def _torch_batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+                      eps=1e-5):
+    # Our batch_norm updates running statistics in place, like torch; the twin works on copies so the two runs
+    # start from the same statistics.
+    mean = None if running_mean is None else running_mean.clone()
+    var = None if running_var is None else running_var.clone()
+    return F.batch_norm(input, mean, var, weight, bias, training, momentum, eps)
+
+
+# our op → its torch twin, called with the same arguments (numpy arrays become tensors).
+TWINS: dict[Callable, Callable] = {
+    conv.conv2d: _torch_conv2d,
+    conv.convolve2d: _torch_convolve2d,
+    pool.max_pool2d: F.max_pool2d,
+    pool.avg_pool2d: F.avg_pool2d,
+    pool.lp_pool2d: F.lp_pool2d,
+    pool.adaptive_avg_pool2d: F.adaptive_avg_pool2d,
+    norm.batch_norm: _torch_batch_norm,
+    activations.relu: F.relu,
+    activations.leaky_relu: F.leaky_relu,
+    activations.sigmoid: torch.sigmoid,
+    activations.tanh: torch.tanh,
+    activations.elu: F.elu,
+    activations.softmax: F.softmax,
+}
+
+
+def register(ours: Callable, theirs: Callable) -> None:
+    """Add a twin from another module (ops of later topics register themselves where they are defined)."""
+    TWINS[ours] = theirs
+
+
+def max_abs_diff(ours, theirs) -> float:
+    """max |ours − theirs| over the positions where both are finite.
+
+    NaN and ±∞ must sit in the same places with the same sign, otherwise the answer is ∞ (a failed check): an op
+    that returns NaN where torch returns a number is wrong, however close the other values are.
+    """
+    a, b = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if not (np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(np.isposinf(a), np.isposinf(b))
+            and np.array_equal(np.isneginf(a), np.isneginf(b))):
+        return float("inf")
+    both = np.isfinite(a) & np.isfinite(b)
+    return float(np.abs(a[both] - b[both]).max(initial=0.0))
+
+
+@dataclass(frozen=True)
+class Check:
+    op: str  # our function's name
+    max_diff: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_diff <= self.tolerance
+
+
+def check(op: Callable, *args, tolerance: float = TOLERANCE, **kwargs) -> Check:
+    """Run our op and its torch twin on the same arguments; compare every output (tuples element by element)."""
+    if op not in TWINS:
+        raise KeyError(f"No torch twin is registered for {op.__name__}; add one to cnn_core.check.TWINS.")
+    with np.errstate(all="ignore"):
+        ours = op(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
+    with torch.no_grad():
+        theirs = _numpy(TWINS[op](*map(_tensor, args), **{k: _tensor(v) for k, v in kwargs.items()}))
+    pairs = zip(ours, theirs, strict=True) if isinstance(ours, tuple) else [(ours, theirs)]
+    return Check(op.__name__, max(max_abs_diff(a, b) for a, b in pairs), tolerance)

@@ -1,0 +1,52 @@
+"""Every page built on the scaffold, shaken with its declared extremes; links and page switches keep settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from harness import open_page, texts
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from test_page_scaffold import SCAFFOLDED, load_page  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("topic", SCAFFOLDED)
+@pytest.mark.parametrize("end", [0, 1])
+def test_every_control_at_its_extremes(topic, end):
+    """All controls at one end of their range at once (then the other end): a sentence, never an exception."""
+    at = open_page(topic, "en")
+    image = at.session_state.image["array"]
+    for key, control in load_page(topic).controls.items():
+        at.session_state[key] = control.extremes(image)[end]
+    at.run()
+    assert not at.exception, at.exception
+    assert "Traceback" not in texts(at)
+
+
+def test_a_link_reproduces_the_settings_and_a_page_switch_keeps_them():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(lang="en")
+    at.run()
+    at.switch_page("pages/stride_padding.py")
+    at.query_params.update(sp_kernel="7", sp_stride="2", sp_padding="3", sp_mode="reflect", sp_dilation="oops")
+    at.run()
+    assert not at.exception, at.exception
+    state = at.session_state
+    assert (state.sp_kernel, state.sp_stride, state.sp_padding, state.sp_mode, state.sp_dilation) == (7, 2, 3, "reflect", 1)
+    at.switch_page("pages/pooling.py").run()
+    at.switch_page("pages/stride_padding.py").run()
+    assert not at.exception, at.exception
+    assert (at.session_state.sp_kernel, at.session_state.sp_stride) == (7, 2)
+
+
+def test_a_moved_control_goes_into_the_address_bar_and_a_default_leaves_it():
+    at = open_page("stride_padding", "en")
+    at.slider(key="sp_stride").set_value(3).run()
+    assert at.query_params.get("sp_stride") in ("3", ["3"])
+    at.slider(key="sp_stride").set_value(1).run()
+    assert "sp_stride" not in at.query_params

@@ -1,0 +1,28 @@
+"""The one list of pages, in course order: the navigation, the home page's course map, the tests and the README's
+page table all read it. A new topic is one line here (and its page file, lesson and strings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str  # pages/<name>.py, lessons/<lang>/<name>.md, nav.<name> and home.about_<name> in the strings
+    icon: str  # a Material icon (headless Chromium has no emoji font)
+
+    @property
+    def path(self) -> str:
+        return f"pages/{self.name}.py"
+
+
+HOME = Topic("home", ":material/home:")
+TOPICS = (
+    Topic("convolution", ":material/grid_on:"),
+    Topic("stride_padding", ":material/open_with:"),
+    Topic("receptive_field", ":material/center_focus_strong:"),
+    Topic("pooling", ":material/compress:"),
+    Topic("batch_norm", ":material/equalizer:"),
+    Topic("activations", ":material/show_chart:"),
+)
+PAGES = (HOME, *TOPICS)

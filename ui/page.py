@@ -1,0 +1,277 @@
+"""The page scaffold every topic page uses: declare the controls once, get everything else from that.
+
+A page file looks like this (pages/stride_padding.py is the full example):
+
+    PAGE = Page("stride_padding", controls=(
+        Slider("sp_kernel", "sp.kernel", 1, 11, default=3),
+        Choice("sp_mode", "sp.mode", PADDING_MODES, default="zeros", labels="sp.mode_"),
+    ), code=(output_size, conv2d))
+
+    def experiment(page: Page) -> None:
+        k = page.draw("sp_kernel")          # the declared widget, drawn here, its value returned
+        ...
+
+    if __name__ == "__main__":              # Streamlit runs a page as __main__; tests import PAGE only
+        PAGE.run(experiment)
+
+From the one declaration come: the defaults in session state (a value, or a function of the current image,
+recomputed for each new image); the cleaning of values set from outside (a lesson's "Try it", a shared link, a
+stale value from another image): out-of-range numbers are clamped, unknown options fall back to the default; the
+settings in the address bar (a copied link reproduces the view) and kept across page and language switches; the
+validation of lessons' ```try blocks and the AppTest extremes (tests/unit/test_pages.py, tests/app/test_pages.py).
+The layout is the same on every page: lesson → experiment → proof (the code that made the pictures).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from ui.image_source import current_digest, current_image
+from ui.lesson import show_lesson
+from ui.shell import ensure_app_shell
+from ui.strings import labels, t
+
+Bound = float | Callable[[np.ndarray], float]  # a number, or a function of the current image (e.g. its height)
+SAVED = "_page_values"  # session-state dict: the last value of every control, so a page switch loses nothing
+
+
+def _resolve(value, image: np.ndarray):
+    return value(image) if callable(value) else value
+
+
+@dataclass(frozen=True)
+class Control:
+    """One widget of a page. Build it with Slider, Choice, Toggle, Number or Multi below."""
+
+    key: str  # session-state key, URL parameter and ```try name
+    label: str  # key of its label in lessons/<lang>/ui/*.toml
+    kind: str  # "slider" | "select_slider" | "select" | "radio" | "toggle" | "number" | "multiselect"
+    default: Any = None  # a value, or a function of the current image
+    lo: Bound | None = None
+    hi: Bound | None = None
+    step: float | None = None
+    options: Sequence | Callable[[np.ndarray], Sequence] = ()
+    labels: str | None = None  # option labels: strings key prefix ("sp.mode_" → sp.mode_zeros)
+    labels_suffix: str = ""
+    help: str | None = None  # key of a help string
+    lesson: bool = True  # a lesson's ```try block may set it
+    url: bool = True  # kept in the address bar
+    max_selections: int | None = None
+    extra: dict = field(default_factory=dict)  # passed on to the Streamlit widget (horizontal=True, …)
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind in ("slider", "number")
+
+    @property
+    def is_float(self) -> bool:
+        return any(isinstance(v, float) for v in (self.lo, self.hi, self.step, self.default))
+
+    def choices(self, image: np.ndarray) -> list:
+        return list(_resolve(self.options, image))
+
+    def bounds(self, image: np.ndarray) -> tuple[float, float]:
+        lo, hi = _resolve(self.lo, image), _resolve(self.hi, image)
+        return lo, max(lo, hi)
+
+    def default_for(self, image: np.ndarray):
+        return self.clean(_resolve(self.default, image), image, fallback=False)
+
+    def clean(self, value, image: np.ndarray, fallback: bool = True):
+        """`value` made valid for this control on this image (clamped, coerced), or the default when it cannot be."""
+        def default():
+            return self.default_for(image) if fallback else None
+
+        if self.is_number:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                return default()
+            lo, hi = self.bounds(image)
+            value = min(max(value, lo), hi)
+            return float(value) if self.is_float else int(round(value))
+        if self.kind == "toggle":
+            return value if isinstance(value, bool) else default()
+        options = self.choices(image)
+        if self.kind == "multiselect":
+            if not isinstance(value, (list, tuple)):
+                value = [value]
+            kept = [v for v in value if v in options][: self.max_selections]
+            return kept if kept or not value else default()
+        return value if value in options else (default() if fallback else options[0])
+
+    def extremes(self, image: np.ndarray) -> list:
+        """The values an AppTest sets to shake the page: both ends of a range, first and last option."""
+        if self.is_number:
+            return list(self.bounds(image))
+        if self.kind == "toggle":
+            return [True, False]
+        options = self.choices(image)
+        if self.kind == "multiselect":
+            return [options[: self.max_selections or len(options)], options[-1:]]
+        return [options[0], options[-1]]
+
+    # -- the address bar ------------------------------------------------------------------------------------------
+    def to_url(self, value) -> str:
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, (list, tuple)):
+            return ",".join(map(str, value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def from_url(self, text: str, image: np.ndarray):
+        """A URL parameter → a clean value (None when it makes no sense here)."""
+        try:
+            if self.is_number:
+                value = float(text) if self.is_float else int(float(text))
+            elif self.kind == "toggle":
+                value = text in ("1", "true", "True")
+            else:
+                options = self.choices(image)
+                by_text = {str(option): option for option in options}  # numeric options arrive as text
+                value = [by_text.get(v, v) for v in text.split(",") if v] if self.kind == "multiselect" \
+                    else by_text.get(text, text)
+        except ValueError:
+            return None
+        return self.clean(value, image)
+
+
+def Slider(key: str, label: str, lo: Bound, hi: Bound, default, step: float | None = None, **more) -> Control:
+    return Control(key, label, "slider", default, lo, hi, step, **more)
+
+
+def Number(key: str, label: str, lo: Bound, hi: Bound, default, step: float | None = None, **more) -> Control:
+    return Control(key, label, "number", default, lo, hi, step, **more)
+
+
+def Choice(key: str, label: str, options, default, style: str = "select", **more) -> Control:
+    """style: "select" (a drop-down), "radio", or "select_slider" (a slider over the options)."""
+    return Control(key, label, style, default, options=options, **more)
+
+
+def Multi(key: str, label: str, options, default, **more) -> Control:
+    return Control(key, label, "multiselect", default, options=options, **more)
+
+
+def Toggle(key: str, label: str, default: bool = False, **more) -> Control:
+    return Control(key, label, "toggle", default, **more)
+
+
+class Page:
+    """A topic page: its lesson, its declared controls, and the code its proof panel shows."""
+
+    def __init__(self, topic: str, controls: Sequence[Control] = (), code: Sequence[Callable] = (),
+                 live_answers: dict[str, Callable[[], float]] | None = None):
+        self.topic = topic
+        self.controls = {control.key: control for control in controls}
+        self.code = tuple(code)
+        self.live_answers = live_answers or {}
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def _prepare_state(self) -> None:
+        """Every control gets a valid value before anything is drawn: from the address bar when a link brought one,
+        else the value it had when the student last saw it, else its default. Functions-of-the-image defaults and
+        bounds are re-applied for each new image."""
+        image, digest = current_image(), current_digest()
+        saved = st.session_state.setdefault(SAVED, {})
+        new_image = st.session_state.get(f"_image_of_{self.topic}") != digest
+        st.session_state[f"_image_of_{self.topic}"] = digest
+        for key, control in self.controls.items():
+            from_link = None
+            if control.url and key in st.query_params:
+                from_link = control.from_url(st.query_params[key], image)
+            current = st.session_state.get(key, saved.get(key))
+            if from_link is not None and control.to_url(from_link) != control.to_url(saved.get(key)):
+                value = from_link
+            elif current is None or (new_image and callable(control.default)):
+                value = control.default_for(image)
+            else:
+                value = control.clean(current, image)
+            if key not in st.session_state or st.session_state[key] != value:
+                st.session_state[key] = value
+            saved[key] = value
+
+    def _remember(self, key: str) -> None:
+        """After a move: keep the value for later visits and put it in the address bar (only if not the default)."""
+        control, value = self.controls[key], st.session_state.get(key)
+        st.session_state.setdefault(SAVED, {})[key] = value
+        if not control.url:
+            return
+        if value is None or control.to_url(value) == control.to_url(control.default_for(current_image())):
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = control.to_url(value)
+
+    def _sync_url(self) -> None:
+        for key in self.controls:
+            self._remember(key)
+
+    def set(self, **values) -> None:
+        """Set controls from code (an example button's callback): cleaned like every value from outside."""
+        image = current_image()
+        for key, value in values.items():
+            st.session_state[key] = self.controls[key].clean(value, image)
+
+    def value(self, key: str):
+        return st.session_state[key]
+
+    # -- drawing --------------------------------------------------------------------------------------------------
+    def draw(self, key: str, where=st, disabled: bool = False, label: str | None = None, hi: float | None = None,
+             **more):
+        """Draw the declared widget in `where` (st, a column, a container) and return its value.
+
+        `hi` narrows the range for this run when it depends on other controls (the last window position)."""
+        control, image = self.controls[key], current_image()
+        if st.session_state.get(key) is None:
+            st.session_state[key] = control.default_for(image)
+        if hi is not None and st.session_state[key] > hi:
+            st.session_state[key] = hi
+        common = dict(key=key, disabled=disabled, on_change=self._remember, args=(key,),
+                      help=t(control.help) if control.help else None, **control.extra, **more)
+        text = label or t(control.label)
+        if control.is_number:
+            lo, top = self.bounds(key)
+            hi = top if hi is None else min(top, hi)
+            step = control.step if control.step is not None else (0.01 if control.is_float else 1)
+            widget = where.slider if control.kind == "slider" else where.number_input
+            if lo == hi:  # a slider with one value cannot be drawn; show the number instead
+                where.caption(f"{text}: {lo:g}")
+                return st.session_state[key]
+            return widget(text, lo, hi, step=step, **common)
+        if control.kind == "toggle":
+            return where.toggle(text, **common)
+        options = control.choices(image)
+        format_func = labels(control.labels, control.labels_suffix) if control.labels else str
+        if control.kind == "multiselect":
+            return where.multiselect(text, options, format_func=format_func, max_selections=control.max_selections,
+                                     **common)
+        widget = {"select": where.selectbox, "radio": where.radio, "select_slider": where.select_slider}[control.kind]
+        return widget(text, options, format_func=format_func, **common)
+
+    def bounds(self, key: str) -> tuple[float, float]:
+        control = self.controls[key]
+        lo, hi = control.bounds(current_image())
+        return (float(lo), float(hi)) if control.is_float else (int(lo), int(hi))
+
+    # -- the page -------------------------------------------------------------------------------------------------
+    def run(self, experiment: Callable[[Page], None]) -> None:
+        """Lesson at the top, the experiment, the proof panel at the bottom."""
+        ensure_app_shell()
+        self._prepare_state()
+        show_lesson(self.topic)
+        st.header(t("common.experiment"))
+        experiment(self)
+        self._sync_url()
+        if self.code:
+            show_source(*self.code)
+
+
+def show_source(*functions: Callable) -> None:
+    """'Show the code': the real cnn_core source that produced the pictures on screen."""
+    with st.expander(t("common.show_code"), icon=":material/code:"):
+        for function in functions:
+            st.code(inspect.getsource(function), language="python")
