@@ -38,6 +38,27 @@ from cnn_core.dropout import DropoutError, dropout, dropout2d
 from cnn_core.errors import CnnError
 from cnn_core.image import ImageError, image_digest, load_image, to_grayscale
 from cnn_core.kernels import KERNELS, get_kernel
+from cnn_core.learn import (
+    LearnError,
+    cross_entropy,
+    cross_entropy_grad,
+    d2l_stripe,
+    fit_kernel,
+    gradient_descent,
+    kernel_gradient,
+    kernel_lr_limits,
+    linear,
+    linear_backward,
+    loss_surface,
+    make_target,
+    mse_loss,
+    mse_loss_grad,
+    parameter_counts,
+    pixel_permutation,
+    shuffle_pixels,
+    tiny_net,
+    tiny_net_params,
+)
 from cnn_core.norm import batch_norm, batch_norm_steps
 from cnn_core.pool import (
     PoolError,
@@ -83,6 +104,25 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'cnn_core' has no attribute '{name}'")
 
 __all__ = [
+    "LearnError",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "d2l_stripe",
+    "fit_kernel",
+    "gradient_descent",
+    "kernel_gradient",
+    "kernel_lr_limits",
+    "linear",
+    "linear_backward",
+    "loss_surface",
+    "make_target",
+    "mse_loss",
+    "mse_loss_grad",
+    "parameter_counts",
+    "pixel_permutation",
+    "shuffle_pixels",
+    "tiny_net",
+    "tiny_net_params",
     "CnnError",
     "check_fit",
     "step_through",
