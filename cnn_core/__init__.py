@@ -89,6 +89,11 @@ _LAZY = {
     "receptive_field": "cnn_core.receptive_field",
     "collapse_linear": "cnn_core.xor",
     "train_xor": "cnn_core.xor",
+    # The digit network: from cnn_core.digits import load_data, load_model, forward (short names stay there).
+    "image_to_digit": "cnn_core.digits",
+    "DigitReduction": "cnn_core.digits",
+    "fit": "cnn_core.train",
+    "TrainError": "cnn_core.train",
 }
 
 
@@ -140,6 +145,7 @@ __all__ = [
     "effective_receptive_field",
     "input_box",
     "receptive_field",
+    "DigitReduction",
     "ImageError",
     "KERNELS",
     "PADDING_MODES",
@@ -157,10 +163,12 @@ __all__ = [
     "corr2d",
     "elu",
     "elu_grad",
+    "fit",
     "flip_kernel",
     "get_kernel",
     "im2col",
     "image_digest",
+    "image_to_digit",
     "leaky_relu",
     "leaky_relu_grad",
     "load_image",
@@ -180,6 +188,7 @@ __all__ = [
     "tanh",
     "tanh_grad",
     "to_grayscale",
+    "TrainError",
     "train_xor",
     "unvisited",
 ]
