@@ -29,7 +29,12 @@ PAGE = Page("stride_padding", controls=(
     Choice("sp_mode", "sp.mode", PADDING_MODES, default="zeros", labels="sp.mode_"),
     Slider("sp_grid", "sp.grid", 3, 32, default=7),
     Slider("sp_pos", "sp.position", 0, 32 * 32 - 1, default=0),
-), code=(output_size, pad2d, conv2d))
+), code=(output_size, pad2d, conv2d), live_answers={
+    # Check-yourself questions answered from the student's own settings (lessons' `answer: =name`).
+    "sp_image_height": lambda: current_image().shape[0],
+    "sp_output_height": lambda: output_size(current_image().shape[0], *settings()),
+    "sp_grid_windows": lambda: output_size(st.session_state.sp_grid, *settings()) ** 2,
+})
 
 # One-click examples from the lesson: (label key, settings).
 EXAMPLES = (
@@ -39,6 +44,12 @@ EXAMPLES = (
     ("ex_32", dict(sp_grid=32, sp_kernel=5, sp_stride=1, sp_padding=2, sp_dilation=1, sp_mode="zeros")),
 )
 GRID = (np.arange(32 * 32).reshape(32, 32) * 7 % 10).astype(np.float32)  # digits 0–9 with a visible pattern
+
+
+def settings() -> tuple[int, int, int, int]:
+    """(kernel, stride, padding, dilation) as set on the page now."""
+    state = st.session_state
+    return state.sp_kernel, state.sp_stride, state.sp_padding, state.sp_dilation
 
 
 def same_padding_now() -> None:

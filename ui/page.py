@@ -262,7 +262,7 @@ class Page:
         """Lesson at the top, the experiment, the proof panel at the bottom."""
         ensure_app_shell()
         self._prepare_state()
-        show_lesson(self.topic)
+        show_lesson(self.topic, self.live_answers)
         st.header(t("common.experiment"))
         experiment(self)
         self._sync_url()
