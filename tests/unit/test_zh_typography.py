@@ -2,7 +2,7 @@
 
 Checked: every lessons/zh/*.md (prose, tables, and the student-visible values of ```quiz / ```try blocks) and every
 string of lessons/zh/ui/*.toml. Left alone, because ASCII is right there: maths ($…$, $$ blocks), code spans and
-code blocks, the `key:` of quiz/try lines and the widget settings of try blocks (e.g. `conv_kernels: a,b`).
+code blocks, Markdown link targets, the `key:` of quiz/try lines and the widget settings of try blocks (e.g. `conv_kernels: a,b`).
 """
 
 import re
@@ -13,7 +13,7 @@ import pytest
 
 ZH = Path(__file__).resolve().parents[2] / "lessons" / "zh"
 PROSE_KEYS = {"label", "question", "choice", "correct", "explain"}  # quiz/try lines a student reads
-PROTECTED = re.compile(r"\$[^$]+\$|`[^`]+`")  # inline maths and code spans
+PROTECTED = re.compile(r"\$[^$]+\$|`[^`]+`|\]\([^)\s]*\)")  # inline maths, code spans, a link's (target)
 
 
 def is_chinese(char: str) -> bool:
@@ -112,6 +112,7 @@ def test_ui_strings_use_full_width_punctuation(path):
     ("输出为 $(n - k + 1)$。", False),  # maths keeps ASCII
     ("调用 `F.conv2d(x, w)` 即可", False),  # code keeps ASCII
     ("卷积核，步幅：填充（padding）", False),  # already full-width
+    ("都收在[术语表](glossary?lang=zh)里", False),  # a Markdown link's (target) is syntax
     ("(1, 3, 32, 32) → (1, 6, 28, 28)", False),  # a shape, no Chinese beside it
 ])
 def test_the_check_itself(text, bad):
