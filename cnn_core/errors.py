@@ -11,7 +11,7 @@ from __future__ import annotations
 class CnnError(ValueError):
     """Settings or data an op cannot work with. `str(error)` says what happened and what to change."""
 
-    def __init__(self, message: str, reason: str = "unknown", **details):
+    def __init__(self, message: str, reason: str = "unspecified", **details):
         super().__init__(message)
         self.reason = reason
         self.details = details

@@ -27,6 +27,7 @@ from cnn_core.errors import CnnError
 # megapixels is more than any phone camera, and decoding it needs ~200 MB.
 MAX_PIXELS = 50_000_000
 MAX_SIDE_PIXELS = 30_000
+_LIMITS = dict(limit_megapixels=MAX_PIXELS // 1_000_000, limit_side=MAX_SIDE_PIXELS)  # for translated sentences
 
 # Only the formats people actually upload. Pillow can read ~40 formats, but some
 # have no "magic number" (TGA) and would claim random bytes, others (EPS) start
@@ -98,7 +99,7 @@ def load_image(data, max_side: int = 1024) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         # Pillow's own bomb guard (the warning is only an exception when
         # warnings are turned into errors, e.g. under `python -W error`).
-        raise ImageError(_TOO_BIG, "too_big") from err
+        raise ImageError(_TOO_BIG, "too_big", **_LIMITS) from err
     except Exception as err:  # any other Pillow failure: see the comment above the try
         raise ImageError(_DAMAGED, "damaged") from err
 
@@ -207,7 +208,7 @@ def _refuse_bad_sizes(width: int, height: int) -> None:
             f"This picture is too large: {width} × {height} pixels is {megapixels:,.0f} megapixels, "
             f"more than the limit of {MAX_PIXELS // 1_000_000} megapixels and {MAX_SIDE_PIXELS} "
             "pixels per side. Please shrink it and upload it again.",
-            "too_large", width=width, height=height, megapixels=f"{megapixels:,.0f}"
+            "too_large", width=width, height=height, megapixels=f"{megapixels:,.0f}", **_LIMITS
         )
 
 

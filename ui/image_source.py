@@ -15,6 +15,7 @@ from PIL import Image
 
 from cnn_core.image import ImageError, load_image
 from cnn_core.render import image_to_uint8, to_png
+from ui.errors import explain
 from ui.strings import labels, t
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -58,15 +59,13 @@ def _on_upload() -> None:
         st.session_state.upload_error = error
 
 
-def image_error_text(error: ImageError) -> str:
-    """The refusal in the student's language when we have that sentence, else cnn_core's own English one."""
-    reason = getattr(error, "reason", None)
-    translated = t(f"image_errors.{reason}", **getattr(error, "details", {})) if reason else None
-    return translated if translated and translated != f"image_errors.{reason}" else str(error)
-
-
 def sidebar_image_picker() -> None:
-    """Sidebar: choose a sample or upload; show a thumbnail of the current image with its size."""
+    """Sidebar: choose a sample or upload; show a thumbnail of the current image with its size.
+
+    The sample's name is kept in the address bar (?image=shapes), so a shared link opens on the same picture.
+    An upload cannot travel in a link (it lives in this browser tab's session only); the sidebar says so."""
+    if "image_source" not in st.session_state and st.query_params.get("image") in SAMPLES:
+        st.session_state.image_source = st.query_params["image"]
     with st.sidebar:
         source = st.selectbox(t("sidebar.image_source"), (*SAMPLES, UPLOAD), key="image_source",
                               format_func=labels("sidebar.sample_"))
@@ -75,9 +74,14 @@ def sidebar_image_picker() -> None:
                              help=t("sidebar.upload_help"))
             error = st.session_state.get("upload_error")
             if error is not None:
-                st.error(image_error_text(error) + " " + t("sidebar.kept_previous"))
+                st.error(explain(error) + " " + t("sidebar.kept_previous"))
+            st.caption(t("sidebar.upload_not_in_link"))
         elif st.session_state.get("image", {}).get("name") != source:
             _set_image(source, *_sample(source))
+        if source == SAMPLES[0] or source == UPLOAD:
+            st.query_params.pop("image", None)
+        else:
+            st.query_params["image"] = source
         height, width, channels = current_image().shape
         st.image(_thumbnail_png(current_digest()), caption=t("sidebar.image_size", h=height, w=width, c=channels),
                  width="stretch", output_format="PNG")

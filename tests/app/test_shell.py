@@ -25,13 +25,29 @@ def test_switching_language_translates_the_page():
 
 def test_every_sample_image_loads_and_shows_its_size():
     at = open_page("home", "en")
-    sizes = set()
     for sample in ("scene", "shapes", "digit", "texture"):
         at.selectbox(key="image_source").set_value(sample).run()
         assert not at.exception
-        sizes.add(at.sidebar.image[0].proto.imgs[0].caption if hasattr(at.sidebar.image[0], "proto") else "")
         assert at.session_state.image["name"] == sample
-    assert at.session_state.image["array"].shape[2] in (1, 3)
+        height, width, channels = at.session_state.image["array"].shape
+        assert channels in (1, 3)
+        assert f"{height} × {width}" in at.sidebar.image[0].proto.imgs[0].caption  # the thumbnail says its size
+        assert at.query_params.get("image") in (sample, [sample]) or sample == "scene"  # a link names the sample
+
+
+def test_a_link_names_the_sample_image():
+    from harness import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(lang="en", image="texture")
+    at.run()
+    assert not at.exception and at.session_state.image["name"] == "texture"
+    at.query_params.update(image="no-such-sample")
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    fresh.query_params.update(lang="en", image="no-such-sample")
+    fresh.run()
+    assert not fresh.exception and fresh.session_state.image["name"] == "scene"
 
 
 def test_upload_replaces_the_image_and_a_refused_upload_keeps_it():

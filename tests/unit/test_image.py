@@ -532,7 +532,7 @@ def test_sample_pictures_load_with_their_shapes(name, shape):
 
 
 def test_every_refusal_reason_has_a_sentence_in_both_languages():
-    """The app shows ImageError.reason in the student's language (lessons/<lang>/ui/image_errors.toml)."""
+    """The app shows ImageError.reason in the student's language (lessons/<lang>/ui/errors.toml)."""
     import re
     import tomllib
     from pathlib import Path
@@ -543,7 +543,7 @@ def test_every_refusal_reason_has_a_sentence_in_both_languages():
     assert {"empty", "svg", "text", "damaged", "too_large", "too_big"} <= reasons
     lessons = Path(__file__).resolve().parents[2] / "lessons"
     for lang in ("en", "zh"):
-        with (lessons / lang / "ui" / "image_errors.toml").open("rb") as file:
+        with (lessons / lang / "ui" / "errors.toml").open("rb") as file:
             strings = tomllib.load(file)
         assert reasons <= set(strings), (lang, reasons - set(strings))
     with pytest.raises(image_module.ImageError) as refused:
