@@ -90,8 +90,8 @@ _LAZY = {
     "collapse_linear": "cnn_core.xor",
     "train_xor": "cnn_core.xor",
     # The digit network: from cnn_core.digits import load_data, load_model, forward (short names stay there).
-    "image_to_digit": "cnn_core.digits",
-    "DigitReduction": "cnn_core.digits",
+    "image_to_digit": "cnn_core.handwriting",
+    "DigitReduction": "cnn_core.handwriting",
     "fit": "cnn_core.train",
     "TrainError": "cnn_core.train",
 }

@@ -2,7 +2,7 @@
 
 The data are UCI's "Optical Recognition of Handwritten Digits" (CC BY 4.0) as scikit-learn ships them, converted
 once by scripts/make_digits.py into assets/digits.npz: 8×8 images whose pixels count the inked pixels (0..16) of
-4×4 blocks of a 32×32 bitmap. `image_to_digit` reduces any picture (an upload, a drawing) the same way.
+4×4 blocks of a 32×32 bitmap. `image_to_digit` (cnn_core.handwriting) reduces any picture the same way.
 
 The network (ARCH, written once, read by both `make_model` for torch and `forward` for NumPy):
 
@@ -25,24 +25,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from cnn_core.activations import relu
 from cnn_core.conv import conv2d
 from cnn_core.errors import CnnError
-from cnn_core.image import to_grayscale
+from cnn_core.handwriting import BLOCK, SIDE, DigitReduction, image_to_digit  # noqa: F401 (part of this API)
 from cnn_core.norm import batch_norm
 from cnn_core.pool import max_pool2d
+from cnn_core.render import colorize, value_range
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DATA_PATH = ASSETS / "digits.npz"
 MODEL_PATH = ASSETS / "digits_cnn.pt"
 # sha256 of the 1,797 source digits (uint8 counts in sklearn's order, then uint8 labels): see content_sha256.
 DATA_SHA256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
-SIDE = 8  # the network's input is SIDE × SIDE
-BITMAP = 32  # UCI's normalised bitmaps are 32 × 32 ...
-BLOCK = 4  # ... counted in 4 × 4 blocks, so every input pixel is 0..16
 CLASSES = tuple(range(10))
 
 # One row per layer: (name, kind, settings with torch's argument names). The names are the torch module names,
@@ -114,10 +111,8 @@ ONE_PIXEL_SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # up, down, left, right
 # The network: torch for training, NumPy for showing
 # ---------------------------------------------------------------------------------------------------------------
 
-def _module(kind: str, settings: dict) -> nn.Module:
-    makers = {"conv": nn.Conv2d, "bn": nn.BatchNorm2d, "relu": nn.ReLU, "maxpool": nn.MaxPool2d,
-              "flatten": nn.Flatten, "linear": nn.Linear}
-    return makers[kind](**settings)
+MODULES = {"conv": nn.Conv2d, "bn": nn.BatchNorm2d, "relu": nn.ReLU, "maxpool": nn.MaxPool2d, "flatten": nn.Flatten,
+           "linear": nn.Linear}
 
 
 _SEEDING = threading.Lock()  # app sessions run in threads and torch's random state is one per process
@@ -128,7 +123,7 @@ def make_model(seed: int | None = 0) -> nn.Sequential:
     with _SEEDING, torch.random.fork_rng(devices=[]):  # a seed here must not change the caller's random numbers
         if seed is not None:
             torch.manual_seed(seed)
-        return nn.Sequential(OrderedDict((name, _module(kind, settings)) for name, kind, settings in ARCH))
+        return nn.Sequential(OrderedDict((name, MODULES[kind](**settings)) for name, kind, settings in ARCH))
 
 
 def load_model() -> nn.Sequential:
@@ -187,10 +182,26 @@ def forward(x, weights: dict[str, np.ndarray] | None = None) -> list[tuple[str, 
     return steps
 
 
+def logits(x, weights: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The network's 10 outputs per image (N, 10): the last entry of `forward`."""
+    return forward(x, weights)[-1][1]
+
+
+def torch_logits(x, weights: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """PyTorch's twin of `logits` (for the page's proof): the same weights in the torch model, eval mode."""
+    model = load_model() if weights is None else make_model(None)
+    if weights is not None:
+        state = model.state_dict()  # keeps num_batches_tracked, which `weights` leaves out
+        state.update({name: torch.from_numpy(np.asarray(value)) for name, value in weights.items()})
+        model.load_state_dict(state)
+    with torch.no_grad():
+        return model.eval()(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy()
+
+
 def predict(x, weights: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Class probabilities (N, 10): the softmax of the logits, computed stably (max subtracted first)."""
-    logits = forward(x, weights)[-1][1]
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    z = logits(x, weights)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -199,6 +210,58 @@ def confusion_matrix(y_true, y_pred, classes: int = len(CLASSES)) -> np.ndarray:
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return matrix
+
+
+def mistakes(weights: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices, true labels, answers) of the held-out digits the network gets wrong, plus nothing else."""
+    *_, test_x, test_y = load_data()
+    answers = predict(test_x, weights).argmax(axis=1)
+    wrong = np.flatnonzero(answers != test_y)
+    return wrong, test_y[wrong], answers[wrong]
+
+
+def kernel_likeness(K: np.ndarray, library: dict[str, np.ndarray]) -> list[tuple[str, float]]:
+    """For each learned kernel (O, 1, k, k): the hand-made kernel it resembles most and how much (cosine ±1).
+
+    Cosine compares shapes, not sizes: cos = ⟨a, b⟩ / (|a| |b|); −1 is the same pattern with the sign flipped.
+    Only library kernels of the same size take part; the mean is removed first, so a constant offset (which BN
+    would cancel anyway) does not count.
+    """
+    K = np.asarray(K, dtype=np.float64)
+    found = []
+    for kernel in K[:, 0]:
+        a = (kernel - kernel.mean()).ravel()
+        best = ("", 0.0)
+        for name, reference in library.items():
+            if reference.shape != kernel.shape:
+                continue
+            b = (reference - reference.mean()).ravel()
+            norm = np.linalg.norm(a) * np.linalg.norm(b)
+            cos = float(a @ b / norm) if norm > 1e-12 else 0.0
+            best = max(best, (name, cos), key=lambda pair: abs(pair[1]))
+        found.append(best)
+    return found
+
+
+def tile_maps(maps: np.ndarray, scale: int, columns: int | None = None, gap: int = 4) -> np.ndarray:
+    """All channels (C, H, W) of one layer side by side as one (rows·H·scale, …, 3) uint8 picture.
+
+    One colour scale for the whole layer, so channels can be compared; every pixel a `scale`-sized square.
+    """
+    A = np.asarray(maps, dtype=np.float32)
+    C, H, W = A.shape
+    columns = columns or C
+    rows = -(-C // columns)
+    signed = bool(A.min() < 0)
+    lo, hi = value_range(A, signed)
+    picture, *_ = colorize(A.reshape(C * H, W), signed, lo, hi)  # (C·H, W, 3), one scale for all
+    cells = np.repeat(np.repeat(picture.reshape(C, H, W, 3), scale, axis=1), scale, axis=2)
+    h, w = H * scale, W * scale
+    canvas = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, dtype=np.uint8)
+    for c in range(C):
+        r, k = divmod(c, columns)
+        canvas[r * (h + gap):r * (h + gap) + h, k * (w + gap):k * (w + gap) + w] = cells[c]
+    return canvas
 
 
 @dataclass(frozen=True)
@@ -226,114 +289,3 @@ def layer_table(model: nn.Module | None = None) -> list[LayerRow]:
             rows.append(LayerRow(name, kind, tuple(X.shape[1:]), sum(p.numel() for p in module.parameters()),
                                  rf.size if rf else None, rf.jump if rf else None))
     return rows
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Any picture → the network's input, the way the UCI digits were made
-# ---------------------------------------------------------------------------------------------------------------
-
-# The UCI bitmaps were normalised by NIST's programs. Read off the data: every digit fills all 8 rows (its height
-# was scaled to 32 pixels) but almost never the outer columns (99 % of zeros span 6 of 8 columns), so the width
-# follows the same scale up to about 24 pixels, centred; and strokes are thick (~30 % of the bitmap is ink).
-MAX_WIDTH = 24
-STROKE = 6.5  # target stroke width in bitmap pixels: the median of the data's own digits is about 6.4 (see tests)
-WORK_SIDE = 256  # pictures are shrunk to at most this before thresholding (speed; the digit ends at 32 anyway)
-
-
-@dataclass(frozen=True)
-class DigitReduction:
-    """Every step from a picture to the network's input, for the page to show."""
-
-    gray: np.ndarray  # (H, W) brightness in [0, 1] (shrunk to at most WORK_SIDE)
-    ink: np.ndarray  # (H, W) ink strength: 1 = full ink, whichever way round the picture was
-    threshold: float  # Otsu's threshold on `ink`
-    box: tuple[int, int, int, int]  # (top, left, height, width) of the ink in `ink`
-    bitmap: np.ndarray  # (32, 32) bool: the normalised digit
-    counts: np.ndarray  # (8, 8) int: inked pixels per 4 × 4 block, 0..16
-    x: np.ndarray  # (1, 1, 8, 8) float32: counts / 16, the network's input
-
-
-def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
-    """The threshold that best separates two groups of values (Otsu 1979: largest between-class variance)."""
-    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
-    p = hist / max(hist.sum(), 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(p)  # share below each cut
-    m0 = np.cumsum(p * centres)  # and their summed mean
-    between = ((m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12))[:-1]
-    # Every cut inside an empty gap splits alike (a plateau of maxima): take the middle of the gap.
-    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
-    return float(edges[1:][best[len(best) // 2]])
-
-
-def _resize(picture: np.ndarray, height: int, width: int) -> np.ndarray:
-    image = Image.fromarray(np.asarray(picture, dtype=np.float32), mode="F")
-    return np.asarray(image.resize((width, height), Image.Resampling.BOX), dtype=np.float32)
-
-
-def _grow(bitmap: np.ndarray, steps: int) -> np.ndarray:
-    """Dilate (steps > 0) or erode (steps < 0) with a 3 × 3 square: each step adds or removes about 2 pixels of
-    stroke width."""
-    B = bitmap.copy()
-    for _ in range(abs(steps)):
-        P = np.pad(B, 1, constant_values=steps < 0)  # erosion treats the outside as ink, so borders survive
-        windows = [P[i:i + B.shape[0], j:j + B.shape[1]] for i in range(3) for j in range(3)]
-        B = np.logical_or.reduce(windows) if steps > 0 else np.logical_and.reduce(windows)
-    return B
-
-
-def stroke_width(bitmap: np.ndarray) -> float:
-    """Mean stroke width ≈ 2 · area / boundary: a ribbon of width w and length L has area w·L and 2L edge pixels."""
-    B = np.asarray(bitmap, dtype=bool)
-    if not B.any():
-        return 0.0
-    P = np.pad(B, 1)
-    inner = P[:-2, 1:-1] & P[2:, 1:-1] & P[1:-1, :-2] & P[1:-1, 2:]
-    boundary = int((B & ~inner).sum())
-    return 2.0 * B.sum() / boundary
-
-
-def normalise_stroke(bitmap: np.ndarray, target: float = STROKE) -> np.ndarray:
-    """Thicken thin strokes (or thin thick ones) toward `target` pixels, as NIST's normalisation did."""
-    steps = int(round((target - stroke_width(bitmap)) / 2))
-    steps = max(-2, min(steps, 4))
-    grown = _grow(bitmap, steps)
-    return grown if grown.any() else bitmap
-
-
-def image_to_digit(image) -> DigitReduction:
-    """Reduce a picture of one digit (H×W×C or H×W, values in [0, 1], either polarity) to the network's input.
-
-    ink → threshold (Otsu) → crop to the ink → scale to 32 pixels high (width at most 24), centre in 32 × 32 →
-    normalise the stroke width → count inked pixels in each 4 × 4 block (0..16) → divide by 16.
-    """
-    gray = np.clip(to_grayscale(image), 0.0, 1.0)
-    if gray.ndim != 2 or min(gray.shape) < 2:
-        raise CnnError(f"A digit picture needs at least 2 × 2 pixels, not {gray.shape}.", "too_small")
-    scale = WORK_SIDE / max(gray.shape)
-    if scale < 1:
-        gray = np.clip(_resize(gray, max(2, round(gray.shape[0] * scale)), max(2, round(gray.shape[1] * scale))),
-                       0.0, 1.0)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = 1.0 - gray if np.median(border) > 0.5 else gray  # the paper is whatever fills the border
-    if ink.max() - ink.min() < 0.1:
-        raise CnnError("No digit found: the picture is one flat tone. Draw or upload a digit with clear strokes.",
-                       "no_ink")
-    threshold = otsu_threshold(ink)
-    on = ink > threshold
-    if on.mean() > 0.6:
-        raise CnnError(f"No digit found: {on.mean():.0%} of the picture looks like ink. Use a picture of one "
-                       f"digit on plain paper.", "too_much_ink", share=round(100 * float(on.mean())))
-    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
-    top, left = int(rows[0]), int(cols[0])
-    height, width = int(rows[-1]) - top + 1, int(cols[-1]) - left + 1
-    new_width = max(1, min(MAX_WIDTH, round(width * BITMAP / height)))
-    scaled = _resize(on[top:top + height, left:left + width], BITMAP, new_width) >= 0.5
-    bitmap = np.zeros((BITMAP, BITMAP), dtype=bool)
-    start = (BITMAP - new_width) // 2
-    bitmap[:, start:start + new_width] = scaled
-    bitmap = normalise_stroke(bitmap)
-    counts = bitmap.reshape(SIDE, BLOCK, SIDE, BLOCK).sum(axis=(1, 3))  # (8, 4, 8, 4) → (8, 8)
-    x = (counts / np.float32(BLOCK * BLOCK)).astype(np.float32)[None, None]
-    return DigitReduction(gray, ink.astype(np.float32), threshold, (top, left, height, width), bitmap,
-                          counts.astype(np.int64), x)

@@ -21,23 +21,26 @@ from cnn_core.digits import (
     DATA_SHA256,
     MODEL_PATH,
     ONE_PIXEL_SHIFTS,
-    STROKE,
     confusion_matrix,
     content_sha256,
     forward,
-    image_to_digit,
+    kernel_likeness,
     layer_table,
     load_counts,
     load_data,
     load_model,
+    logits,
     make_model,
-    otsu_threshold,
+    mistakes,
     predict,
     shift_images,
-    stroke_width,
+    tile_maps,
+    torch_logits,
     weights,
 )
 from cnn_core.errors import CnnError
+from cnn_core.handwriting import STROKE, image_to_digit, otsu_threshold, stroke_width
+from cnn_core.kernels import KERNELS
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVATIONS = dict(rtol=1e-5, atol=1e-4)
@@ -198,6 +201,48 @@ def test_forward_refuses_nan():
     assert error.value.reason == "not_finite"
 
 
+@pytest.mark.parametrize("seed", [None, 5])
+def test_torch_logits_is_the_twin_of_logits(seed):
+    """The page's proof: our NumPy logits against torch's, for the committed network and a fresh one."""
+    W = None if seed is None else weights(make_model(seed))
+    x = np.random.default_rng(7).random((6, 1, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(logits(x, W), torch_logits(x, W), **ACTIVATIONS)
+    with torch.no_grad():
+        reference = (load_model() if seed is None else make_model(seed).eval())(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(torch_logits(x, W), reference, rtol=0, atol=1e-6)
+
+
+def test_mistakes_are_exactly_the_wrong_answers():
+    *_, test_x, test_y = load_data()
+    wrong, truth, answers = mistakes()
+    everything = predict(test_x).argmax(axis=1)
+    np.testing.assert_array_equal(wrong, np.flatnonzero(everything != test_y))
+    np.testing.assert_array_equal(truth, test_y[wrong])
+    assert (answers != truth).all()
+    matrix = confusion_matrix(test_y, everything)
+    assert matrix.sum() - np.trace(matrix) == len(wrong)
+
+
+def test_kernel_likeness_finds_a_library_kernel_and_its_negative():
+    sobel_y = KERNELS["sobel_y"]
+    noise = np.random.default_rng(0).normal(0, 0.05, (3, 3)).astype(np.float32)
+    K = np.stack([2.5 * sobel_y + noise, -KERNELS["laplacian"] + 0.3])[:, None]  # scaled, noisy, flipped, offset
+    found = kernel_likeness(K, KERNELS)
+    assert found[0][0] == "sobel_y" and found[0][1] > 0.95
+    assert found[1][0] == "laplacian" and found[1][1] < -0.99  # the same pattern with the sign flipped
+    assert all(-1 - 1e-9 <= cos <= 1 + 1e-9 for _, cos in found)
+
+
+def test_tile_maps_places_every_channel_at_its_scale():
+    maps = np.zeros((5, 2, 3), np.float32)
+    maps[3, 1, 2] = 1.0  # one bright pixel in channel 3
+    picture = tile_maps(maps, scale=4, columns=3, gap=2)
+    assert picture.shape == (2 * 8 + 2, 3 * 12 + 2 * 2, 3) and picture.dtype == np.uint8
+    bright = picture[10 + 4:10 + 8, 8:12]  # channel 3 = row 1, column 0; its pixel (1, 2) is a 4 × 4 square
+    assert (bright == bright[0, 0]).all() and not np.array_equal(bright[0, 0], picture[10, 0])
+    assert (picture[8:10] == 255).all()  # the white gap between the rows
+
+
 def test_confusion_matrix_hand_example():
     """Truth 0,0,1,2,2,2 answered 0,1,1,2,0,2: row = truth, column = answer."""
     m = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], classes=3)
@@ -306,7 +351,7 @@ def test_data_digits_survive_the_round_trip():
 
 
 @pytest.mark.parametrize("picture, reason", [(np.ones((50, 60)), "no_ink"), (np.full((40, 40, 3), 0.3), "no_ink"),
-                                             (np.ones((1, 30)), "too_small")])
+                                             (np.ones((1, 30)), "digit_too_small")])
 def test_pictures_without_a_digit_are_refused_with_a_reason(picture, reason):
     with pytest.raises(CnnError) as error:
         image_to_digit(picture)
