@@ -40,6 +40,7 @@ from cnn_core.image import ImageError, image_digest, load_image, to_grayscale
 from cnn_core.kernels import KERNELS, get_kernel
 from cnn_core.learn import (
     LearnError,
+    correlate_valid,
     cross_entropy,
     cross_entropy_grad,
     d2l_stripe,
@@ -57,6 +58,7 @@ from cnn_core.learn import (
     pixel_permutation,
     shuffle_pixels,
     tiny_net,
+    tiny_net_grads,
     tiny_net_params,
 )
 from cnn_core.norm import batch_norm, batch_norm_steps
@@ -89,6 +91,9 @@ _LAZY = {
     "receptive_field": "cnn_core.receptive_field",
     "collapse_linear": "cnn_core.xor",
     "train_xor": "cnn_core.xor",
+    "digits_sample": "cnn_core.learn_torch",
+    "make_fc": "cnn_core.learn_torch",
+    "train_digits": "cnn_core.learn_torch",
     # The digit network: from cnn_core.digits import load_data, load_model, forward (short names stay there).
     "image_to_digit": "cnn_core.handwriting",
     "DigitReduction": "cnn_core.handwriting",
@@ -110,6 +115,11 @@ def __getattr__(name: str):
 
 __all__ = [
     "LearnError",
+    "correlate_valid",
+    "digits_sample",
+    "make_fc",
+    "train_digits",
+    "tiny_net_grads",
     "cross_entropy",
     "cross_entropy_grad",
     "d2l_stripe",

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnn_core import activations, conv, norm, pool
+from cnn_core import activations, conv, learn, learn_torch, norm, pool
 
 TOLERANCE = 1e-4  # float32 sums of a few hundred terms agree to about 1e-6; 1e-4 leaves room, a bug is far above
 
@@ -76,6 +76,17 @@ TWINS: dict[Callable, Callable] = {
     activations.tanh: torch.tanh,
     activations.elu: F.elu,
     activations.softmax: F.softmax,
+    # How a network learns: hand-written losses and gradients against torch and its autograd.
+    conv.conv2d_backward: learn_torch.conv2d_backward,
+    learn.linear: F.linear,
+    learn.linear_backward: learn_torch.linear_backward,
+    learn.mse_loss: F.mse_loss,
+    learn.mse_loss_grad: learn_torch.mse_loss_grad,
+    learn.cross_entropy: F.cross_entropy,
+    learn.cross_entropy_grad: learn_torch.cross_entropy_grad,
+    learn.tiny_net_grads: learn_torch.tiny_net_grads,
+    learn.kernel_gradient: learn_torch.kernel_gradient,
+    learn.correlate_valid: lambda X, K: F.conv2d(X[None, None], K[None, None])[0, 0],
 }
 
 

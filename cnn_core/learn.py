@@ -24,7 +24,7 @@ class LearnError(CnnError):
     """Data or settings a learning step cannot work with; `reason` and `details` let the app translate it."""
 
 
-def _f32(a) -> np.ndarray:
+def _f32(a) -> np.ndarray:  # every op computes in float32, like torch's default
     return np.asarray(a, dtype=np.float32)
 
 
@@ -161,7 +161,7 @@ def _diverged(losses, finished: bool = False) -> bool:
 def _divergence_error(lr: float, step: int, losses, limit: float) -> LearnError:
     return LearnError(f"Learning rate {lr:g} is too large: the loss grew from {losses[0]:.3g} to {losses[-1]:.3g} "
                       f"in {step} steps, each step overshooting further. Use a learning rate below {limit:.3g}.",
-                      "diverged", lr=lr, step=step, first=float(losses[0]), last=float(losses[-1]), limit=limit)
+                      "descent_diverged", lr=lr, step=step, first=float(losses[0]), last=float(losses[-1]), limit=limit)
 
 
 @dataclass(frozen=True)
@@ -180,10 +180,10 @@ def gradient_descent(start=(-2.0, 6.0), lr: float = 0.1, steps: int = 50, x=LINE
     """Plain gradient descent (w, b) ← (w, b) − η·∇L on the line's MSE, and a code for what happened (`outcome`).
 
     A learning rate that blows up stops the run before inf/NaN and comes back as outcome "diverged" with an
-    explained error (reason "diverged", its numbers in details) — never raised, so the path so far can be drawn.
+    explained error (reason "descent_diverged", its numbers in details) — never raised, so the path so far can be drawn.
     """
     if not (lr > 0 and np.isfinite(lr)) or steps < 1:
-        raise LearnError("Use a learning rate above 0 and at least one step.", "bad_setting", lr=lr, steps=steps)
+        raise LearnError("Use a learning rate above 0 and at least one step.", "bad_descent", lr=lr, steps=steps)
     p = np.asarray(start, np.float64)
     path, losses = [p.copy()], [float(line_loss(*p, x, y))]
     lr_smooth, lr_limit = lr_limits(line_hessian(x))
@@ -255,6 +255,12 @@ def tiny_net(x, y: float, params: dict, activation: str = "sigmoid") -> Backprop
     return Backprop(x, z1, h, float(y_hat[0]), float(y), mse_loss(y_hat, target), grads)
 
 
+def tiny_net_grads(x, y: float, W1, b1, W2, b2, activation: str = "sigmoid") -> tuple[np.ndarray, ...]:
+    """(∂L/∂W1, ∂L/∂b1, ∂L/∂W2, ∂L/∂b2) of `tiny_net` as a tuple: what the PyTorch check compares with autograd."""
+    grads = tiny_net(x, y, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, activation).grads
+    return grads["W1"], grads["b1"], grads["W2"], grads["b2"]
+
+
 # --- Learning a kernel: Y = X ⋆ K, find K from X and Y ------------------------------------------------------------
 
 def d2l_stripe() -> tuple[np.ndarray, np.ndarray]:
@@ -315,12 +321,12 @@ def fit_kernel(X, Y, kernel_size, lr: float | None = None, steps: int = 300, see
     kh, kw = pair(kernel_size)
     if X.ndim != 2 or Y.ndim != 2 or min(kh, kw) < 1 or kh > X.shape[0] or kw > X.shape[1]:
         raise LearnError(f"Need a one-channel image (H, W) at least as large as the {kh}×{kw} kernel.",
-                         "bad_setting", image=X.shape, kernel=(kh, kw))
+                         "kernel_too_big", image=X.shape, kernel=(kh, kw))
     if Y.shape != (X.shape[0] - kh + 1, X.shape[1] - kw + 1):
         raise LearnError(f"Y is {Y.shape} but a {kh}×{kw} kernel on a {X.shape} image gives "
                          f"{(X.shape[0] - kh + 1, X.shape[1] - kw + 1)}.", "shape_mismatch", got=Y.shape)
     if steps < 1 or (lr is not None and not (lr > 0 and np.isfinite(lr))):
-        raise LearnError("Use a learning rate above 0 and at least one step.", "bad_setting", lr=lr, steps=steps)
+        raise LearnError("Use a learning rate above 0 and at least one step.", "bad_descent", lr=lr, steps=steps)
     P = _windows(X, (kh, kw))  # (kh·kw, M): unfolded once, reused by every step
     lr_smooth, lr_limit = lr_limits(2 * (P.astype(np.float64) @ P.T) / P.shape[1])
     lr = float(lr_smooth if lr is None else lr)

@@ -15,6 +15,7 @@ from cnn_core.learn import (
     LINE_X,
     LINE_Y,
     LearnError,
+    correlate_valid,
     cross_entropy,
     cross_entropy_grad,
     d2l_stripe,
@@ -35,6 +36,7 @@ from cnn_core.learn import (
     pixel_permutation,
     shuffle_pixels,
     tiny_net,
+    tiny_net_grads,
     tiny_net_params,
 )
 
@@ -164,7 +166,7 @@ def test_divergence_is_detected_and_explained_never_a_nan(lr):
     assert np.all(np.isfinite(result.path[:-1])) and np.all(np.isfinite(result.losses[:-1]))
     assert len(result.losses) < 51  # stopped early instead of running into inf/NaN
     error = result.error
-    assert isinstance(error, CnnError) and error.reason == "diverged"
+    assert isinstance(error, CnnError) and error.reason == "descent_diverged"
     assert error.details["limit"] == pytest.approx(result.lr_limit)
     assert f"{result.lr_limit:.3g}" in str(error)
 
@@ -172,7 +174,7 @@ def test_divergence_is_detected_and_explained_never_a_nan(lr):
 def test_gradient_descent_refuses_a_learning_rate_of_zero():
     with pytest.raises(LearnError) as info:
         gradient_descent(lr=0.0)
-    assert info.value.reason == "bad_setting"
+    assert info.value.reason == "bad_descent"
 
 
 # --- 2-3-1 network -----------------------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def test_the_learning_rate_limit_is_exact():
     _, limit = kernel_lr_limits(X, 3)
     assert fit_kernel(X, Y, 3, lr=0.97 * limit, steps=300).outcome != "diverged"
     blown = fit_kernel(X, Y, 3, lr=1.05 * limit, steps=300)
-    assert blown.outcome == "diverged" and blown.error.reason == "diverged"
+    assert blown.outcome == "diverged" and blown.error.reason == "descent_diverged"
     assert np.all(np.isfinite(blown.kernels))
 
 
@@ -305,8 +307,9 @@ def test_fit_kernel_refuses_mismatched_shapes():
     with pytest.raises(LearnError) as info:
         fit_kernel(np.zeros((6, 8)), np.zeros((6, 8)), (1, 2))
     assert info.value.reason == "shape_mismatch"
-    with pytest.raises(LearnError):
+    with pytest.raises(LearnError) as info:
         fit_kernel(np.zeros((2, 2)), np.zeros((1, 1)), 3)
+    assert info.value.reason == "kernel_too_big"
 
 
 # --- FC vs conv --------------------------------------------------------------------------------------------------
@@ -346,3 +349,60 @@ def test_a_fully_connected_layer_does_not_care_about_pixel_order():
                                linear(X.reshape(4, -1), W), **TOL)
     with pytest.raises(LearnError):
         shuffle_pixels(X, perm[:-1])
+
+
+# --- The PyTorch checks the pages show, and the training runs ------------------------------------------------------
+
+def test_every_learning_twin_agrees_through_the_check_registry():
+    from cnn_core.check import check
+
+    rng = np.random.default_rng(14)
+    X = rng.random((1, 2, 9, 10), dtype=np.float32)
+    K = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)  # groups=2: each kernel sees one input channel
+    dY = rng.standard_normal((1, 4, 5, 5)).astype(np.float32)
+    p = tiny_net_params(2)
+    x2, W = rng.standard_normal((3, 5)).astype(np.float32), rng.standard_normal((2, 5)).astype(np.float32)
+    img, k2 = rng.random((12, 12), dtype=np.float32), rng.standard_normal((3, 3)).astype(np.float32)
+    cases = [
+        (conv2d_backward, (X, K, dY), dict(stride=2, padding=1, dilation=1, groups=2)),
+        (linear, (x2, W), {}),
+        (linear_backward, (x2, W, rng.standard_normal((3, 2)).astype(np.float32)), {}),
+        (mse_loss, (x2, x2 * 0.5), {}),
+        (mse_loss_grad, (x2, x2 * 0.5), {}),
+        (cross_entropy, (x2, np.array([0, 4, 2])), {}),
+        (cross_entropy_grad, (x2, np.array([0, 4, 2])), {}),
+        (tiny_net_grads, (np.array([0.5, -1.0], np.float32), 0.3, p["W1"], p["b1"], p["W2"], p["b2"]),
+         dict(activation="tanh")),
+        (kernel_gradient, (img, k2, rng.standard_normal((10, 10)).astype(np.float32)), {}),
+        (correlate_valid, (img, k2), {}),
+    ]
+    for op, args, kwargs in cases:
+        result = check(op, *args, **kwargs)
+        assert result.ok, (op.__name__, result.max_diff)
+
+
+def test_check_catches_a_wrong_gradient():
+    """Swap our op for a wrong one under the same twin: the registry must report a large difference."""
+    from cnn_core.check import TWINS, check
+
+    def wrong_mse_grad(input, target):
+        return mse_loss_grad(input, target) * 2  # forgot that the mean already holds the 1/n
+
+    TWINS[wrong_mse_grad] = TWINS[mse_loss_grad]
+    try:
+        x = np.random.default_rng(15).standard_normal(6).astype(np.float32)
+        assert not check(wrong_mse_grad, x, np.zeros(6, np.float32)).ok
+    finally:
+        del TWINS[wrong_mse_grad]
+
+
+def test_a_fully_connected_network_learns_the_same_on_shuffled_pixels():
+    from cnn_core.learn_torch import make_fc, train_digits
+
+    assert sum(p.numel() for p in make_fc().parameters()) == 64 * 32 + 32 + 32 * 10 + 10
+    plain = train_digits(shuffled=False, epochs=2, time_limit=60)
+    shuffled = train_digits(shuffled=True, epochs=2, time_limit=60)
+    assert plain.epochs == shuffled.epochs == 2
+    np.testing.assert_allclose(shuffled.test_acc, plain.test_acc, atol=1 / 359 + 1e-9)  # at most one digit apart
+    np.testing.assert_allclose(shuffled.batch_loss, plain.batch_loss, rtol=1e-3, atol=1e-4)
+    assert plain.test_acc[-1] > 0.8  # it did learn: 10 classes, chance is 0.1
