@@ -18,6 +18,20 @@ from cnn_core.activations import (
     tanh,
     tanh_grad,
 )
+from cnn_core.channels import (
+    RGB_KERNELS,
+    ChannelError,
+    bottleneck,
+    channel_sum,
+    conv2d_mult_adds,
+    conv2d_parameters,
+    feature_bank,
+    gray_weight,
+    grouped_costs,
+    pca_reduction,
+    pointwise_conv,
+    rgb_kernel,
+)
 from cnn_core.conv import (
     PADDING_MODES,
     check_fit,
@@ -71,6 +85,14 @@ from cnn_core.pool import (
     max_pool2d_with_indices,
     pool_output_size,
 )
+from cnn_core.resnet import (
+    BlockError,
+    basic_block,
+    basic_block_steps,
+    block_parameters,
+    demo_block,
+    shortcut_parameters,
+)
 from cnn_core.transpose import (
     TransposeError,
     checkerboard_strength,
@@ -99,6 +121,12 @@ _LAZY = {
     "DigitReduction": "cnn_core.handwriting",
     "fit": "cnn_core.train",
     "TrainError": "cnn_core.train",
+    "BasicBlock": "cnn_core.resnet_train",
+    "PlainNet": "cnn_core.resnet_train",
+    "ResNet": "cnn_core.resnet_train",
+    "block_receptive_field": "cnn_core.resnet_train",
+    "degradation": "cnn_core.resnet_train",
+    "gradient_profile": "cnn_core.resnet_train",
 }
 
 
@@ -201,4 +229,28 @@ __all__ = [
     "TrainError",
     "train_xor",
     "unvisited",
+    "RGB_KERNELS",
+    "ChannelError",
+    "bottleneck",
+    "channel_sum",
+    "conv2d_mult_adds",
+    "conv2d_parameters",
+    "feature_bank",
+    "gray_weight",
+    "grouped_costs",
+    "pca_reduction",
+    "pointwise_conv",
+    "rgb_kernel",
+    "BlockError",
+    "basic_block",
+    "basic_block_steps",
+    "block_parameters",
+    "demo_block",
+    "shortcut_parameters",
+    "BasicBlock",
+    "PlainNet",
+    "ResNet",
+    "block_receptive_field",
+    "degradation",
+    "gradient_profile",
 ]
