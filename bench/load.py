@@ -24,6 +24,7 @@ import os
 import random
 import statistics
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -84,14 +85,25 @@ def pids_listening_on(port: int) -> list[int]:
     return pids
 
 
-def total_cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_seconds(pid)
-        except FileNotFoundError:  # a process killed mid-run (the classroom test) no longer counts
-            pass
-    return total
+class CpuMeter:
+    """CPU seconds of a set of processes, sampled every second so a process killed mid-run keeps its share."""
+
+    def __init__(self, pids: list[int]):
+        self.last = dict.fromkeys(pids, 0.0)
+        self.sample()
+
+    def sample(self) -> float:
+        for pid in self.last:
+            try:
+                self.last[pid] = cpu_seconds(pid)
+            except FileNotFoundError:  # killed (the classroom test): its last sample stands
+                pass
+        return sum(self.last.values())
+
+    async def keep_sampling(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            self.sample()
 
 
 # ---------- one simulated student ----------
@@ -137,6 +149,13 @@ class Student:
         self.media_bytes = 0
         self.reconnects = 0
         self.rerun_on_reconnect: asyncio.Task | None = None
+        self._reconnecting: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+        self.dropped_at = 0.0
+        self.recoveries: list[float] = []  # seconds from a dropped websocket to a finished run on the new one
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.http.cookies if c.name == name), None)
 
     # --- HTTP, as the browser's fetches ---
 
@@ -162,7 +181,7 @@ class Student:
     async def _connect(self) -> None:
         await self.get("/_stcore/health")  # the browser pings health first; it also sets the XSRF cookie
         await self.get("/_stcore/host-config")
-        xsrf = self.http.cookies.get("_streamlit_xsrf") or "PLACEHOLDER_AUTH_TOKEN"
+        xsrf = self.cookie("_streamlit_xsrf") or "PLACEHOLDER_AUTH_TOKEN"
         protocols = ["streamlit", xsrf] + self.session_ids[-1:]  # a reconnect asks for its old session back
         origin = self.base
         cookie = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
@@ -171,8 +190,10 @@ class Student:
                                 open_timeout=self.timeout)
         for header in self.ws.response.headers.get_all("Set-Cookie"):  # e.g. nginx re-pinning us to a live process
             name, _, value = header.split(";", 1)[0].partition("=")
-            self.http.cookies.set(name.strip(), value.strip())
+            requests.cookies.remove_cookie_by_name(self.http.cookies, name.strip())
+            self.http.cookies.set(name.strip(), value.strip(), domain=urlsplit(self.base).hostname, path="/")
         self.reader = asyncio.create_task(self._read())
+        self.connected.set()
 
     async def _read(self) -> None:
         try:
@@ -184,10 +205,12 @@ class Student:
                         self.run.done.set_exception(error)
         except ConnectionClosed:
             pass
+        self.connected.clear()
+        self.dropped_at = time.perf_counter()
         if self.run and not self.run.done.done():
             self.run.done.set_exception(ConnectionError("the websocket closed during a script run"))
         if self.reconnect:
-            asyncio.get_running_loop().create_task(self._reconnect())
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
         """What the browser does when its websocket drops: ping health until it answers, reconnect, rerun."""
@@ -203,7 +226,12 @@ class Student:
         self.reconnects += 1
         # The browser reruns at once, sending the widget values it holds (here: the slider this student moved).
         states = [WidgetState(id=wid, double_array_value={"data": [v]}) for wid, v in self.values.items()]
-        self.rerun_on_reconnect = asyncio.get_running_loop().create_task(self.rerun(states))
+
+        async def rerun_and_time() -> None:
+            await self.rerun(states)
+            self.recoveries.append(time.perf_counter() - self.dropped_at)
+
+        self.rerun_on_reconnect = asyncio.get_running_loop().create_task(rerun_and_time())
 
     def _handle(self, data: bytes) -> None:
         msg = ForwardMsg()
@@ -300,6 +328,7 @@ class Student:
 
         Returns (round trip in s, bytes received: websocket + pictures, the step sign for the next move).
         """
+        await asyncio.wait_for(self.connected.wait(), self.timeout)  # a dropped websocket is being reconnected
         pending, self.rerun_on_reconnect = self.rerun_on_reconnect, None
         if pending is not None:  # after a reconnect the browser's own rerun comes first
             await pending
@@ -320,6 +349,9 @@ class Student:
 
     async def close(self) -> None:
         self.reconnect = False
+        for task in (self._reconnecting, self.rerun_on_reconnect):
+            if task is not None:
+                task.cancel()
         if self.ws is not None:
             await self.ws.close()
         if self.reader is not None:
@@ -376,10 +408,11 @@ async def run_class(args, n: int, pids: list[int], during=None) -> dict:
             next_move += args.interval
             await asyncio.sleep(max(0.0, next_move - time.perf_counter()))
 
-    cpu_before, start = total_cpu(pids), time.perf_counter()
-    tasks = [keep_moving(s) for s in live] + ([during(live)] if during else [])
-    await asyncio.gather(*tasks)
-    cpu, wall = total_cpu(pids) - cpu_before, time.perf_counter() - start
+    meter, start = CpuMeter(pids), time.perf_counter()
+    cpu_before, sampler = meter.sample(), asyncio.create_task(meter.keep_sampling())
+    await asyncio.gather(*[keep_moving(s) for s in live], *([during(live)] if during else []))
+    sampler.cancel()
+    cpu, wall = meter.sample() - cpu_before, time.perf_counter() - start
     memory = {pid: rss_mb(pid) for pid in pids if os.path.exists(f"/proc/{pid}")}
     figures = {
         "n": n, "moves": len(round_trips), "errors": len(errors), "error_examples": sorted(set(errors))[:3],
@@ -392,6 +425,8 @@ async def run_class(args, n: int, pids: list[int], during=None) -> dict:
         "peak_rss_mb": {pid: round(peak) for pid, (_, peak) in memory.items()},
         "reconnects": sum(s.reconnects for s in live),
         "fresh_sessions": sum(len(s.session_ids) > 1 for s in live),
+        # Which process nginx pinned each student to (the cnnlab_route cookie of scripts/serve.sh), if any.
+        "routes": dict(sorted(Counter(s.cookie("cnnlab_route") or "-" for s in live).items())),
     }
     await asyncio.gather(*(s.close() for s in students), return_exceptions=True)
     return figures
@@ -408,8 +443,8 @@ def describe(f: dict) -> str:
     return line
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arg_parser(description: str = __doc__) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8501", help="the app (or nginx in front of it)")
     parser.add_argument("--page", default="stride_padding", help="URL path of the page, optionally with ?query")
     parser.add_argument("--slider-key", default="sp_kernel", help="the slider to move: its key (or its label)")
@@ -420,11 +455,11 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a move counts as an error")
     parser.add_argument("--server-pid", type=int, action="append",
                         help="server process to measure (repeatable); default: whoever listens on --url's port")
-    return parser.parse_args(argv)
+    return parser
 
 
 async def main(argv=None) -> None:
-    args = parse_args(argv)
+    args = arg_parser().parse_args(argv)
     pids = args.server_pid or pids_listening_on(urlsplit(args.url).port or 80)
     print(f"{args.url}/{args.page}: slider {args.slider_key!r}, {args.moves} moves per student every "
           f"{args.interval:g} s; server processes {pids or 'not found (no CPU/RSS figures)'}")
