@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,7 +50,21 @@ def app_pids(run_dir: Path) -> dict[int, int]:
     return {int(f.stem.split("-")[1]): int(f.read_text()) for f in sorted(run_dir.glob("app-*.pid"))}
 
 
+async def warm_up(args, ports) -> None:
+    """The teacher tries the page once on every process before the class (a fresh process's first runs import and
+    cache what later runs reuse); the class's figures start after that."""
+    for port in ports:
+        student = Student(args.url, args.page, args.timeout)
+        student.http.cookies.set("cnnlab_route", str(port), domain="127.0.0.1", path="/")
+        await student.open()
+        sign = 1
+        for _ in range(3):
+            _, _, sign = await student.move(args.slider_key, sign)
+        await student.close()
+
+
 async def load_test(args, pids: dict[int, int]) -> dict:
+    await warm_up(args, pids)
     figures = await run_class(args, args.students, list(pids.values()))
     print("load:", describe(figures), f"\n      students per process (port: count): {figures['routes']}")
     return figures
@@ -92,13 +107,15 @@ async def kill_test(args, run_dir: Path) -> bool:
 
 async def compare_with_chromium(args) -> None:
     """Chromium and one simulated student on one plain server: same pictures after the same slider move."""
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
+    from conftest import CHROMIUM, CHROMIUM_ARGS, IDLE  # the e2e tests' browser settings
     from playwright.async_api import async_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
 
-    port = free_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               "--server.headless", "true"], cwd=args.root, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
