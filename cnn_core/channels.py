@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnn_core.batch import fit_side
 from cnn_core.conv import conv2d, output_size, pair
 from cnn_core.errors import CnnError
 
@@ -39,6 +40,14 @@ def _as_chw(input) -> np.ndarray:
         raise ChannelError(f"Expected one image as (C, H, W) (or (1, C, H, W)), got shape {X.shape}.",
                            reason="bad_input_shape", shape=tuple(X.shape))
     return X
+
+
+def rgb_planes(image, side: int) -> np.ndarray:
+    """An H×W×C picture in [0, 1] → (3, h, w) channel planes with the longer side `side` (gray repeated 3 times)."""
+    picture = np.asarray(image, dtype=np.float32)
+    picture = picture[:, :, None] if picture.ndim == 2 else picture
+    planes = [fit_side(picture[:, :, c], side) for c in range(picture.shape[2])]
+    return np.stack(planes * 3 if len(planes) == 1 else planes[:3])
 
 
 def _conv(X, W, bias=None, **settings) -> np.ndarray:
@@ -85,6 +94,12 @@ def channel_sum(input, weight, bias: float = 0.0, stride=1, padding=0, dilation=
     per_channel = _conv(X[None], K[:, None], groups=X.shape[0], **settings)[0]  # (C_in, OH, OW)
     total = per_channel.sum(axis=0)  # (OH, OW)
     return ChannelSum(per_channel, total, float(bias), total + np.float32(bias))
+
+
+def channel_sum_map(input, weight, bias: float = 0.0, stride=1, padding=0, dilation=1,
+                    padding_mode: str = "zeros") -> np.ndarray:
+    """Only the output map of `channel_sum` (what the PyTorch check compares with F.conv2d on one kernel)."""
+    return channel_sum(input, weight, bias, stride, padding, dilation, padding_mode).output
 
 
 def output_shape(input_shape, out_channels: int, kernel_size, stride=1, padding=0, dilation=1) -> tuple:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnn_core import activations, conv, learn, learn_torch, norm, pool
+from cnn_core import activations, channels, conv, learn, learn_torch, norm, pool, resnet
 
 TOLERANCE = 1e-4  # float32 sums of a few hundred terms agree to about 1e-6; 1e-4 leaves room, a bug is far above
 
@@ -61,6 +61,19 @@ def _torch_batch_norm(input, running_mean, running_var, weight=None, bias=None, 
     return F.batch_norm(input, mean, var, weight, bias, training, momentum, eps)
 
 
+def _torch_basic_block(x, conv1_weight, bn1, conv2_weight, bn2, shortcut=None, stride=1):
+    """ResNet's basic block in torch.nn.functional, from the same arguments (bn: mappings of numpy arrays)."""
+    def bn(X, p):
+        return F.batch_norm(X, *(_tensor(np.asarray(p[name], dtype=np.float32)) for name in
+                                 ("running_mean", "running_var", "weight", "bias")), eps=float(p.get("eps", 1e-5)))
+
+    W1, W2 = _tensor(np.asarray(conv1_weight)), _tensor(np.asarray(conv2_weight))
+    out = F.relu(bn(F.conv2d(x, W1, stride=stride, padding=W1.shape[-1] // 2), bn1))
+    out = bn(F.conv2d(out, W2, padding=W2.shape[-1] // 2), bn2)
+    skip = x if shortcut is None else bn(F.conv2d(x, _tensor(np.asarray(shortcut[0])), stride=stride), shortcut[1])
+    return F.relu(out + skip)
+
+
 # our op → its torch twin, called with the same arguments (numpy arrays become tensors).
 TWINS: dict[Callable, Callable] = {
     conv.conv2d: _torch_conv2d,
@@ -87,6 +100,11 @@ TWINS: dict[Callable, Callable] = {
     learn.tiny_net_grads: learn_torch.tiny_net_grads,
     learn.kernel_gradient: learn_torch.kernel_gradient,
     learn.correlate_valid: lambda X, K: F.conv2d(X[None, None], K[None, None])[0, 0],
+    # Channels and residual blocks: one kernel block's summed maps is F.conv2d with one output channel.
+    channels.channel_sum_map: lambda X, K, bias=0.0, **kw: _torch_conv2d(X[None], K[None], torch.tensor([float(bias)]),
+                                                                        **kw)[0, 0],
+    channels.pointwise_conv: F.conv2d,
+    resnet.basic_block: _torch_basic_block,
 }
 
 

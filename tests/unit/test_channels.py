@@ -23,6 +23,7 @@ from cnn_core.channels import (
     ChannelError,
     bottleneck,
     channel_sum,
+    channel_sum_map,
     conv2d_mult_adds,
     conv2d_parameters,
     feature_bank,
@@ -33,6 +34,7 @@ from cnn_core.channels import (
     pointwise_conv,
     random_kernels,
     rgb_kernel,
+    rgb_planes,
 )
 from cnn_core.errors import CnnError
 from cnn_core.image import load_image, to_grayscale
@@ -64,6 +66,7 @@ def test_channel_sum_of_the_rgb_image_is_torch_conv2d(rgb, name):
         one = F.conv2d(t(rgb[c : c + 1])[None], t(K[c : c + 1])[None], padding=1)[0, 0].numpy()
         np.testing.assert_allclose(result.per_channel[c], one, **TOL)
     np.testing.assert_allclose(result.per_channel.sum(0) + bias, result.output, **TOL)
+    np.testing.assert_allclose(channel_sum_map(rgb, K, bias, padding=1), result.output, rtol=0, atol=0)
 
 
 @given(C=st.integers(1, 5), k=st.sampled_from([1, 2, 3, 5]), H=st.integers(5, 12), W=st.integers(5, 12),
@@ -209,3 +212,13 @@ def test_bottleneck_costs_match_torch_modules():
     assert cost.direct.mult_adds == 16 * 32 * 32 * 16 * 9
     assert cost.reduce.mult_adds + cost.reduced.mult_adds == 4 * 32 * 32 * 16 + 16 * 32 * 32 * 4 * 9
     assert cost.parameters_ratio > 1 and cost.mult_adds_ratio > 1
+
+
+def test_rgb_planes_resize_and_make_gray_pictures_three_channels():
+    photo = np.random.default_rng(0).random((30, 60, 3)).astype(np.float32)
+    planes = rgb_planes(photo, 20)
+    assert planes.shape == (3, 10, 20) and planes.min() >= 0 and planes.max() <= 1
+    gray = rgb_planes(photo[:, :, :1], 20)
+    assert gray.shape == (3, 10, 20)
+    np.testing.assert_allclose(gray[0], gray[2], rtol=0, atol=0)
+    np.testing.assert_allclose(rgb_planes(photo, 60)[1], photo[:, :, 1], rtol=0, atol=1e-6)  # no resize needed

@@ -72,6 +72,11 @@ def test_basic_block_equals_torch_block(C_in, size, N, stride, widen, seed):
         expected = block(torch.from_numpy(x)).numpy()
     result = basic_block(x, **block_arguments(block))
     np.testing.assert_allclose(result, expected, **TOL)
+    # The functional twin the page's proof uses (cnn_core.check) gives the module's numbers too.
+    from cnn_core.check import TWINS  # here, not at the top: cnn_core.check imports the whole registry
+
+    np.testing.assert_allclose(TWINS[basic_block](torch.from_numpy(x), **block_arguments(block)).numpy(), expected,
+                               **TOL)
     assert result.shape == (N, *block_output_shape((C_in, size, size), C_out, stride))
 
 
