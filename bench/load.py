@@ -153,6 +153,8 @@ class Student:
         self.connected = asyncio.Event()
         self.dropped_at = 0.0
         self.recoveries: list[float] = []  # seconds from a dropped websocket to a finished run on the new one
+        self.moved_at: list[float] = []  # when each successful move finished
+        self.failed_moves = 0
 
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.http.cookies if c.name == name), None)
@@ -403,8 +405,10 @@ async def run_class(args, n: int, pids: list[int], during=None) -> dict:
                 seconds, size, sign = await student.move(args.slider_key, sign)
                 round_trips.append(seconds)
                 sizes.append(size)
+                student.moved_at.append(time.perf_counter())
             except Exception as error:
                 errors.append(f"move: {type(error).__name__}: {error}")
+                student.failed_moves += 1
             next_move += args.interval
             await asyncio.sleep(max(0.0, next_move - time.perf_counter()))
 
