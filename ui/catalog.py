@@ -18,6 +18,7 @@ class Topic:
 
 HOME = Topic("home", ":material/home:")
 TOPICS = (
+    Topic("learning", ":material/school:"),
     Topic("convolution", ":material/grid_on:"),
     Topic("stride_padding", ":material/open_with:"),
     Topic("receptive_field", ":material/center_focus_strong:"),
