@@ -21,9 +21,11 @@ TOPICS = (
     Topic("learning", ":material/school:"),
     Topic("convolution", ":material/grid_on:"),
     Topic("stride_padding", ":material/open_with:"),
+    Topic("channels", ":material/layers:"),
     Topic("receptive_field", ":material/center_focus_strong:"),
     Topic("pooling", ":material/compress:"),
     Topic("batch_norm", ":material/equalizer:"),
     Topic("activations", ":material/show_chart:"),
+    Topic("resnet", ":material/alt_route:"),
 )
 PAGES = (HOME, *TOPICS)

@@ -222,3 +222,12 @@ def test_rgb_planes_resize_and_make_gray_pictures_three_channels():
     assert gray.shape == (3, 10, 20)
     np.testing.assert_allclose(gray[0], gray[2], rtol=0, atol=0)
     np.testing.assert_allclose(rgb_planes(photo, 60)[1], photo[:, :, 1], rtol=0, atol=1e-6)  # no resize needed
+
+
+def test_the_two_channel_example_of_d2l():
+    """d2l 7.4 (corr2d_multi_in): two 3×3 channels, two 2×2 slices → [[56, 72], [104, 120]]."""
+    X = np.array([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]], dtype=np.float32)
+    K = np.array([[[0, 1], [2, 3]], [[1, 2], [3, 4]]], dtype=np.float32)
+    result = channel_sum(X, K)
+    np.testing.assert_allclose(result.output, [[56, 72], [104, 120]], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(result.per_channel[:, 0, 0], [19, 37], rtol=0, atol=1e-5)
