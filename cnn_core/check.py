@@ -2,7 +2,8 @@
 
 `check(op, *args, **kwargs)` runs both on the same numbers and returns the largest absolute difference under one
 policy for NaN and ±∞ (see `max_abs_diff`). Pages never import torch: they ask for a check by naming our op.
-A new op on a page gets its twin here, in one line when the arguments map one to one.
+A new op on a page gets its twin here, in TWINS (one place: a module that registered itself at import time would
+import this module while it imports that one).
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnn_core import activations, channels, conv, learn, learn_torch, norm, pool, resnet
+from cnn_core import (
+    activations,
+    channels,
+    conv,
+    digits,
+    learn,
+    learn_torch,
+    norm,
+    pool,
+    resnet,
+    rf_effective,
+    rf_network,
+)
 
 TOLERANCE = 1e-4  # float32 sums of a few hundred terms agree to about 1e-6; 1e-4 leaves room, a bug is far above
 
@@ -105,12 +118,11 @@ TWINS: dict[Callable, Callable] = {
                                                                         **kw)[0, 0],
     channels.pointwise_conv: F.conv2d,
     resnet.basic_block: _torch_basic_block,
+    # The receptive-field page's one-channel network: every layer's map.
+    rf_network.feature_maps: rf_effective.feature_maps_torch,
+    # A whole CNN: our numpy forward pass against the trained torch model.
+    digits.logits: digits.torch_logits,
 }
-
-
-def register(ours: Callable, theirs: Callable) -> None:
-    """Add a twin from another module (ops of later topics register themselves where they are defined)."""
-    TWINS[ours] = theirs
 
 
 def max_abs_diff(ours, theirs) -> float:

@@ -12,13 +12,13 @@ import streamlit as st
 from cnn_core.conv import PADDING_MODES, check_fit, conv2d, output_size, output_size_latex, pad2d, unvisited
 from cnn_core.errors import CnnError
 from cnn_core.image import to_grayscale
-from cnn_core.render import grid_figure
-from cnn_core.windows import positions, step_through, window_cells
+from cnn_core.windows import positions, step_through
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Page, Slider
 from ui.proof import show_check
-from ui.show import show_figure, show_map
+from ui.show import show_map
+from ui.stepper import show_stepper
 from ui.strings import t
 
 PAGE = Page("stride_padding", controls=(
@@ -69,34 +69,19 @@ def fits(n: int, k: int, s: int, p: int, d: int, mode: str, where: str) -> bool:
 
 
 def show_step_through(page: Page, n: int, k: int, s: int, p: int, d: int, mode: str) -> None:
-    """Window by window over a small grid: covered cells, their numbers, the output cell being filled."""
+    """Window by window over a small grid: covered cells, their numbers, the output cell being filled.
+
+    Drawn by the browser (ui/stepper.py): play, drag and click move the window with no rerun per frame."""
     st.subheader(t("sp.step_title", n=n))
     padded = pad2d(GRID[:n, :n], (p, p, p, p), mode)
     rows, cols = positions(n, k, s, p, d)
-    last = rows * cols - 1
-    if st.session_state.sp_pos > last:
-        st.session_state.sp_pos = last
-    back, slider, forward = st.columns([1, 5, 1], vertical_alignment="bottom")
-    back.button(t("sp.prev"), on_click=page.set, kwargs=dict(sp_pos=st.session_state.sp_pos - 1),
-                disabled=st.session_state.sp_pos == 0, width="stretch")
-    forward.button(t("sp.next"), on_click=page.set, kwargs=dict(sp_pos=min(last, st.session_state.sp_pos + 1)),
-                   disabled=st.session_state.sp_pos >= last, width="stretch")
-    position = page.draw("sp_pos", slider, hi=last) if last > 0 else 0
-    i, j = divmod(position, cols)
-    window = window_cells(i, j, k, s, d)
-    covered = np.array([padded[r, c] for r, c in window])
-    output, filled = step_through(padded, k, s, d, position)
-    numbers = n + 2 * p <= 18
-    left, right = st.columns([3, 2])
-    with left:
-        st.caption(t("sp.grid_caption", n=n, p=p, padded=n + 2 * p, mode=t(f"sp.mode_{mode}")))
-        show_figure(grid_figure(padded, p, window, numbers=numbers, cell_inches=0.36 if numbers else 0.14))
-    with right:
-        st.caption(t("sp.output_caption", rows=rows, cols=cols, i=i, j=j))
-        show_figure(grid_figure(output, 0, filled=filled, current=(i, j), numbers=numbers,
-                                cell_inches=0.36 if numbers else 0.14))
-        st.markdown(t("sp.window_sum", i=i, j=j, terms=" + ".join(f"{v:g}" for v in covered[:25]),
-                      more=" + …" if covered.size > 25 else "", total=f"{covered.sum():g}"))
+    output, _ = step_through(padded, k, s, d)
+    position = min(page.value("sp_pos"), rows * cols - 1)
+    labels = dict(play=t("sp.play"), pause=t("sp.pause"), position=t("sp.position"), output_cell=t("sp.output_cell"),
+                  input=t("sp.grid_caption", n=n, p=p, padded=n + 2 * p, mode=t(f"sp.mode_{mode}")),
+                  output=t("sp.stepper_output", rows=rows, cols=cols))
+    show_stepper(padded, output, p, k, s, d, position, labels, numbers=n + 2 * p <= 18, key="sp_stepper",
+                 on_position=lambda value: page.set(sp_pos=value))
 
 
 def formula(axis: str, n: int, k: int, s: int, p: int, d: int) -> None:

@@ -2,7 +2,7 @@
 
 Uploads an image through the sidebar, moves the stride slider on the stride & padding page, waits for the
 rerun and checks the output shape shown changed; then saves a screenshot of every page in both languages
-(docs/screenshots/, and docs/screenshot.png for the README).
+(docs/screenshots/, untracked; scripts/readme_screenshot.sh refreshes the README picture from them).
 """
 
 from __future__ import annotations
@@ -25,60 +25,9 @@ from ui.catalog import TOPICS
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+from conftest import CHROMIUM, IDLE, ROOT, SHOTS, open_app  # noqa: F401  (fixtures: server, browser)
+
 PAGES = ("", *(topic.name for topic in TOPICS))  # "" is the home page
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (the README's test command does).")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_app(browser, url: str, path: str = "", lang: str = "en"):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/{path}?lang={lang}")
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.wait_for_timeout(300)
-    return page
 
 
 def upload_image(page) -> None:
@@ -119,8 +68,8 @@ def test_screenshot_every_page(browser, server, lang):
             continue
         page = open_app(browser, server, path, lang)
         assert page.locator('[data-testid="stException"]').count() == 0, f"exception on /{path} ({lang})"
-        if path == "convolution" and lang == "en":
-            page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+        if path == "convolution" and lang == "en":  # scripts/readme_screenshot.sh copies it into docs/ for the README
+            page.screenshot(path=str(SHOTS / "readme_convolution_en.png"))
         # Streamlit scrolls inside its main block, so "full page" is the viewport: make it as tall as the content.
         height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
         page.set_viewport_size({"width": 1400, "height": min(int(height) + 50, 16000)})
@@ -148,7 +97,7 @@ def test_switching_language_keeps_choices_and_shows_them_translated(browser, ser
     page.get_by_text("简体中文").click()
     page.get_by_text("当前图像").wait_for()
     page.wait_for_selector(IDLE)
-    assert shown() == ["示例:几何图形(边缘清晰)", "复制边缘"]
+    assert shown() == ["示例：几何图形（边缘清晰）", "复制填充"]
     assert "512 × 512" in page.get_by_text("当前图像").inner_text()  # still the shapes image, not the default
     page.get_by_text("English").click()
     page.get_by_text("Current image").wait_for()
