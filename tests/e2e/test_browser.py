@@ -8,13 +8,7 @@ rerun and checks the output shape shown changed; then saves a screenshot of ever
 from __future__ import annotations
 
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +19,7 @@ from ui.catalog import TOPICS
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
 
-from conftest import CHROMIUM, IDLE, ROOT, SHOTS, open_app  # noqa: F401  (fixtures: server, browser)
+from conftest import CHROMIUM, IDLE, ROOT, SHOTS, open_app  # noqa: E402, F401  (fixtures: server, browser)
 
 PAGES = ("", *(topic.name for topic in TOPICS))  # "" is the home page
 
