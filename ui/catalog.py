@@ -26,6 +26,7 @@ TOPICS = (
     Topic("pooling", ":material/compress:"),
     Topic("batch_norm", ":material/equalizer:"),
     Topic("activations", ":material/show_chart:"),
+    Topic("whole_cnn", ":material/hub:"),
     Topic("resnet", ":material/alt_route:"),
 )
 PAGES = (HOME, *TOPICS)
