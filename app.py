@@ -7,6 +7,7 @@ import streamlit as st
 import torch
 
 from ui.catalog import HOME, PAGES
+from ui.classroom import presenting, style_page
 from ui.image_source import sidebar_image_picker
 from ui.strings import LANGUAGES, t
 
@@ -38,7 +39,9 @@ def keep_choices_across_languages() -> None:
             st.session_state[key] = value
 
 
-st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting() else "auto")
+style_page()
 if "lang" not in st.session_state:
     st.session_state.lang = default_language()
 

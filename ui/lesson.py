@@ -53,6 +53,9 @@ def _go_to(step: int) -> None:
     st.query_params["step"] = str(step + 1)
 
 
+TRIED = "_tried_it"  # set by a "Try it" button, read (and cleared) by the page scaffold
+
+
 def _apply(settings: dict[str, object]) -> None:
     """A "Try it" button: set the page's widgets through session state before they are drawn again."""
     for key, value in settings.items():
@@ -62,6 +65,7 @@ def _apply(settings: dict[str, object]) -> None:
         elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)  # "bias: 0" on a float slider
         st.session_state[key] = value
+    st.session_state[TRIED] = True  # the page scrolls to the experiment, so the student sees what changed
 
 
 # -- quizzes ------------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from ui.classroom import experiment_anchor, share_link
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson
 from ui.shell import ensure_app_shell
@@ -132,7 +133,8 @@ class Control:
                 value = text in ("1", "true", "True")
             else:
                 options = self.choices(image)
-                by_text = {str(option): option for option in options}  # numeric options arrive as text
+                # Numeric options arrive as text, written by to_url (3.0 → "3") or by str ("3.0").
+                by_text = {text: option for option in options for text in (str(option), self.to_url(option))}
                 value = [by_text.get(v, v) for v in text.split(",") if v] if self.kind == "multiselect" \
                     else by_text.get(text, text)
         except ValueError:
@@ -263,9 +265,12 @@ class Page:
         ensure_app_shell()
         self._prepare_state()
         show_lesson(self.topic, self.live_answers)
-        st.header(t("common.experiment"))
+        experiment_anchor()
+        title, link = st.columns([5, 1], vertical_alignment="bottom")
+        title.header(t("common.experiment"))
         experiment(self)
         self._sync_url()
+        share_link(link)  # after the sync, so the link carries every setting of this run
         if self.code:
             show_source(*self.code)
 

@@ -50,3 +50,24 @@ def test_a_moved_control_goes_into_the_address_bar_and_a_default_leaves_it():
     assert at.query_params.get("sp_stride") in ("3", ["3"])
     at.slider(key="sp_stride").set_value(1).run()
     assert "sp_stride" not in at.query_params
+
+
+def test_presentation_mode_lasts_across_pages_and_the_share_link_carries_the_settings():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(lang="en", present="1")
+    at.run()
+    at.switch_page("pages/stride_padding.py").run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("present") in ("1", ["1"])
+    at.slider(key="sp_kernel").set_value(5).run()
+    links = [code.value for code in at.code]
+    assert any("sp_kernel=5" in link and "present=1" in link for link in links), links
+
+
+def test_a_try_it_scrolls_to_the_experiment():
+    at = open_page("stride_padding", "en")
+    try_it = next(button for button in at.button if button.key and button.key.startswith("try_"))
+    try_it.click().run()
+    assert not at.exception, at.exception
+    assert "_tried_it" not in at.session_state  # consumed: the focus component was drawn this run
+    assert at.session_state["_focus_count"] == 1
