@@ -16,7 +16,7 @@ _focus = st.components.v2.component(
     "cnnlab_focus", js=(Path(__file__).resolve().parent / "components" / "focus.js").read_text(encoding="utf-8"))
 
 # Our own CSS (no user text). Long formulas scroll sideways on a phone. The flash outlines the experiment after a Try-it; presentation mode enlarges type
-# for a projector and puts every column on its own row (one figure per row).
+# for a projector and gives every column that holds a figure its own row (one figure per row).
 _FLASH_CSS = """<style>
 .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }  /* long formulas scroll, never cut */
 .cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s; }
@@ -24,8 +24,9 @@ _FLASH_CSS = """<style>
 _PRESENT_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
-[data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-[data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 100% !important; flex: 1 1 100% !important; }
+[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"]) { flex-wrap: wrap; }
+[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"]) > [data-testid="stColumn"] {
+  min-width: 100% !important; flex: 1 1 100% !important; }
 </style>"""
 
 
