@@ -85,6 +85,10 @@ from cnn_core.pool import (
     max_pool2d_with_indices,
     pool_output_size,
 )
+
+# The module cnn_core.receptive_field and its function share a name: this import binds the *function* here, after
+# the submodule was loaded (Python sets the package attribute only then), so cnn_core.receptive_field(...) works.
+from cnn_core.receptive_field import RF, input_box, receptive_field
 from cnn_core.resnet import (
     BlockError,
     basic_block,
@@ -93,6 +97,7 @@ from cnn_core.resnet import (
     demo_block,
     shortcut_parameters,
 )
+from cnn_core.rf_layers import StackError
 from cnn_core.transpose import (
     TransposeError,
     checkerboard_strength,
@@ -106,11 +111,7 @@ from cnn_core.windows import step_through, window_cells
 # torch-free (importing torch costs about a second and ~300 MB). Add new torch-using names here:
 # name → the module that defines it.
 _LAZY = {
-    "RF": "cnn_core.receptive_field",
-    "StackError": "cnn_core.receptive_field",
-    "effective_receptive_field": "cnn_core.receptive_field",
-    "input_box": "cnn_core.receptive_field",
-    "receptive_field": "cnn_core.receptive_field",
+    "effective_receptive_field": "cnn_core.rf_effective",
     "collapse_linear": "cnn_core.xor",
     "train_xor": "cnn_core.xor",
     "digits_sample": "cnn_core.learn_torch",

@@ -17,11 +17,31 @@ from PIL import Image
 
 from cnn_core import render
 from cnn_core.conv import conv2d
+from cnn_core.errors import CnnError
 from cnn_core.kernels import KERNELS, get_kernel
 from cnn_core.norm import channel_stats
 
 WORK_SIDE = 160  # the picture is resized so its longer side is this many pixels: small tensors, fast reruns
 LAYER_KERNELS = tuple(name for name, K in KERNELS.items() if K.shape == (3, 3))  # one conv layer: all 3×3
+SMALLEST_CROP = 8  # pixels: a 3×3 conv then leaves 6×6 maps, still a picture
+
+
+class BatchError(CnnError):
+    """A mini-batch that cannot be made from this picture or with these settings."""
+
+
+def fit_crop(picture_shape: tuple[int, int], wanted: int, smallest: int = SMALLEST_CROP) -> int:
+    """The crop side actually used: `wanted`, or the picture's shorter side when that is smaller.
+
+    Raises BatchError ("picture_too_narrow") when even that is below `smallest` pixels.
+    """
+    height, width = picture_shape
+    crop = min(wanted, height, width)
+    if crop < smallest:
+        raise BatchError(f"The picture is {height} × {width} pixels after scaling, too narrow to cut crops of at "
+                         f"least {smallest} pixels from. Use a picture that is less long and thin.",
+                         "picture_too_narrow", h=height, w=width, least=smallest)
+    return crop
 
 
 def fit_side(gray: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
@@ -59,12 +79,11 @@ def sample_augmentations(image_shape: tuple[int, int], batch_size: int, crop_siz
     """
     height, width = image_shape
     if batch_size < 1:
-        raise ValueError(f"A batch needs at least one sample, not {batch_size}.")
+        raise BatchError(f"A batch needs at least one sample, not {batch_size}.", "no_samples", n=batch_size)
     if not 1 <= crop_size <= min(height, width):
-        raise ValueError(
-            f"A crop of {crop_size}×{crop_size} pixels does not fit in a {height}×{width} picture. "
-            f"Choose a crop of at most {min(height, width)} pixels."
-        )
+        raise BatchError(f"A crop of {crop_size}×{crop_size} pixels does not fit in a {height}×{width} picture. "
+                         f"Choose a crop of at most {min(height, width)} pixels.", "crop_too_big", crop=crop_size,
+                         h=height, w=width, most=min(height, width))
     rng = np.random.default_rng(seed)
     tops = rng.integers(0, height - crop_size + 1, size=batch_size)
     lefts = rng.integers(0, width - crop_size + 1, size=batch_size)
@@ -97,10 +116,11 @@ def kernel_bank(names) -> np.ndarray:
     """The weight of a conv layer with one output channel per named 3×3 kernel: (C, 1, 3, 3)."""
     names = list(names)
     if not names:
-        raise ValueError("Choose at least one kernel: each kernel makes one channel.")
+        raise BatchError("Choose at least one kernel: each kernel makes one channel.", "no_kernels")
     for name in names:
         if get_kernel(name).shape != (3, 3):
-            raise ValueError(f"Kernel '{name}' is not 3×3; this layer takes: {', '.join(LAYER_KERNELS)}.")
+            raise BatchError(f"Kernel '{name}' is not 3×3; this layer takes: {', '.join(LAYER_KERNELS)}.",
+                             "kernel_not_3x3", name=name)
     return np.stack([get_kernel(name) for name in names])[:, None]  # (C, 1, 3, 3)
 
 

@@ -74,6 +74,34 @@ def _torch_batch_norm(input, running_mean, running_var, weight=None, bias=None, 
     return F.batch_norm(input, mean, var, weight, bias, training, momentum, eps)
 
 
+def _torch_batch_norm_train_steps(input, steps=3, momentum=0.1, eps=1e-5):
+    """torch after `steps` training passes on the same batch: the output and the running buffers (from 0 and 1)."""
+    mean, var = torch.zeros(input.shape[1]), torch.ones(input.shape[1])
+    out = input
+    for _ in range(steps):
+        out = F.batch_norm(input, mean, var, training=True, momentum=momentum, eps=eps)
+    return out, mean, var
+
+
+def _torch_bn_and_relu(input, order, weight=None, bias=None, eps=1e-5):
+    def bn(x):
+        return F.batch_norm(x, None, None, weight, bias, True, 0.0, eps)
+
+    return F.relu(bn(input)) if order == "bn_relu" else bn(F.relu(input))
+
+
+def _torch_activation(name, input, parameter=None):
+    """f(x) and f'(x) by autograd: the twin of activations.apply (parameter: leaky ReLU's slope, ELU's α)."""
+    functions = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                 "leaky_relu": lambda v: F.leaky_relu(v, 0.01 if parameter is None else parameter),
+                 "elu": lambda v: F.elu(v, 1.0 if parameter is None else parameter)}
+    x = input.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        y = functions[name](x)
+        y.sum().backward()  # each output depends on its own input only: the gradient of the sum is f'(x)
+    return y.detach(), x.grad
+
+
 def _torch_basic_block(x, conv1_weight, bn1, conv2_weight, bn2, shortcut=None, stride=1):
     """ResNet's basic block in torch.nn.functional, from the same arguments (bn: mappings of numpy arrays)."""
     def bn(X, p):
@@ -96,6 +124,9 @@ TWINS: dict[Callable, Callable] = {
     pool.lp_pool2d: F.lp_pool2d,
     pool.adaptive_avg_pool2d: F.adaptive_avg_pool2d,
     norm.batch_norm: _torch_batch_norm,
+    norm.batch_norm_train_steps: _torch_batch_norm_train_steps,
+    norm.bn_and_relu: _torch_bn_and_relu,
+    activations.apply: _torch_activation,
     activations.relu: F.relu,
     activations.leaky_relu: F.leaky_relu,
     activations.sigmoid: torch.sigmoid,

@@ -24,15 +24,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnn_core.errors import CnnError
+
+
+class NormError(CnnError):
+    """Batch norm cannot run on this input or with these settings; `reason` and `details` say why."""
+
 
 def _check_input(X: np.ndarray) -> None:
     if X.ndim < 2:
-        raise ValueError(
+        raise NormError(
             f"Batch norm expects a batch: (N, C), (N, C, L) or (N, C, H, W), but got shape {X.shape}. "
-            "Add a batch axis in front, e.g. x[None]."
-        )
+            "Add a batch axis in front, e.g. x[None].", "not_a_batch", shape=tuple(X.shape))
     if X.shape[0] == 0 or X.shape[1] == 0 or X.size == 0:
-        raise ValueError(f"Batch norm got an empty input of shape {X.shape}. Give it at least one sample and one channel.")
+        raise NormError(f"Batch norm got an empty input of shape {X.shape}. Give it at least one sample and one "
+                        "channel.", "empty_batch", shape=tuple(X.shape))
 
 
 def _check_parameter(name: str, value, channels: int) -> np.ndarray | None:
@@ -40,7 +46,8 @@ def _check_parameter(name: str, value, channels: int) -> np.ndarray | None:
         return None
     array = np.asarray(value)
     if array.shape != (channels,):
-        raise ValueError(f"{name} must hold one number per channel ({channels}), but has shape {array.shape}.")
+        raise NormError(f"{name} must hold one number per channel ({channels}), but has shape {array.shape}.",
+                        "per_channel_shape", name=name, c=channels, shape=tuple(array.shape))
     return array
 
 
@@ -52,11 +59,11 @@ def values_per_channel(shape: tuple[int, ...]) -> int:
 def _check_trainable(shape: tuple[int, ...]) -> int:
     m = values_per_channel(shape)
     if m < 2:
-        raise ValueError(
+        raise NormError(
             f"In training mode batch norm needs more than one value per channel to compute a variance, but an input "
             f"of shape {tuple(shape)} has only {m} per channel (N × H × W = 1). Use a batch of at least 2 samples, "
-            "feature maps larger than 1×1, or evaluation mode (training=False)."
-        )
+            "feature maps larger than 1×1, or evaluation mode (training=False).", "one_value_per_channel", m=m,
+            shape=tuple(shape))
     return m
 
 
@@ -130,6 +137,11 @@ def channel_stats(input) -> tuple[np.ndarray, np.ndarray, int]:
     return mean, var, m
 
 
+def unbiased_variance(biased_var, count: int) -> np.ndarray:
+    """σ²_B · m/(m − 1): the batch variance divided by m − 1 instead of m (what the running variance averages)."""
+    return np.asarray(biased_var, dtype=np.float64) * count / (count - 1)
+
+
 def update_running_stats(running_mean, running_var, batch_mean, batch_var, count: int, momentum: float) -> None:
     """Blend one batch's statistics into the running estimates, in place, as PyTorch does.
 
@@ -138,7 +150,7 @@ def update_running_stats(running_mean, running_var, batch_mean, batch_var, count
     batch_var is the biased σ²_B (divided by m); the running estimate uses the unbiased one.
     PyTorch's momentum is the weight of the *new* batch (Keras' momentum is the weight of the old value).
     """
-    unbiased = np.asarray(batch_var, dtype=np.float64) * count / (count - 1)
+    unbiased = unbiased_variance(batch_var, count)
     if running_mean is not None:
         running_mean[...] = (1 - momentum) * running_mean + momentum * np.asarray(batch_mean)
     if running_var is not None:
@@ -181,17 +193,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, running in (("running_mean", running_mean), ("running_var", running_var)):
         _check_parameter(name, running, C)
         if training and running is not None and not isinstance(running, np.ndarray):
-            raise ValueError(f"{name} must be a numpy array so training can update it in place, or None.")
+            raise NormError(f"{name} must be a numpy array so training can update it in place, or None.",
+                            "running_not_array", name=name)
     if not 0 <= momentum <= 1:
-        raise ValueError(f"Momentum is the weight of the new batch in the running estimates: 0 to 1, not {momentum}.")
+        raise NormError(f"Momentum is the weight of the new batch in the running estimates: 0 to 1, not {momentum}.",
+                        "bad_momentum", momentum=momentum)
     if training:
         m = _check_trainable(X.shape)
         mean, var, _ = channel_stats(X)
         update_running_stats(running_mean, running_var, mean, var, m, momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("Evaluation mode normalises with the running mean and variance: pass both "
-                             "(or use training=True to normalise with the batch's own statistics).")
+            raise NormError("Evaluation mode normalises with the running mean and variance: pass both "
+                            "(or use training=True to normalise with the batch's own statistics).", "eval_needs_running")
         mean = np.asarray(running_mean, dtype=np.float64)
         var = np.asarray(running_var, dtype=np.float64)
     # y = γ (x − μ) / √(σ² + ε) + β  =  x · scale + shift,  with scale = γ / √(σ² + ε),  shift = β − μ · scale
@@ -204,6 +218,29 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     Y = np.multiply(X, _as_channel_axis(scale.astype(np.float32), X.ndim))  # (N, C, …)
     Y += _as_channel_axis(shift.astype(np.float32), X.ndim)
     return Y
+
+
+def batch_norm_train_steps(input, steps: int = 3, momentum: float = 0.1, eps: float = 1e-5
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`steps` training steps on the same batch, running estimates starting where PyTorch's do (mean 0, var 1).
+
+    Returns (the last output, running_mean, running_var): what torch's BatchNorm2d holds after `steps` forward
+    passes in training mode. The page checks it against torch (output and both running estimates).
+    """
+    X = np.asarray(input, dtype=np.float32)
+    _check_input(X)
+    running_mean, running_var = np.zeros(X.shape[1], np.float32), np.ones(X.shape[1], np.float32)
+    Y = X
+    for _ in range(steps):
+        Y = batch_norm(X, running_mean, running_var, training=True, momentum=momentum, eps=eps)
+    return Y, running_mean, running_var
+
+
+def normalisation_error(output) -> float:
+    """How far an (N, C, …) output is from normalised: the worst channel's |mean| + |std − 1|."""
+    Y = np.asarray(output, dtype=np.float64)
+    axes = (0, *range(2, Y.ndim))
+    return float(np.max(np.abs(Y.mean(axis=axes)) + np.abs(Y.std(axis=axes) - 1)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -219,7 +256,8 @@ def bn_and_relu(input, order: str, weight=None, bias=None, eps: float = 1e-5) ->
     ReLU(x) = max(x, 0), like torch.relu.
     """
     if order not in PLACEMENTS:
-        raise ValueError(f"Unknown order '{order}'. Choose one of: {', '.join(PLACEMENTS)}.")
+        raise NormError(f"Unknown order '{order}'. Choose one of: {', '.join(PLACEMENTS)}.", "unknown_order",
+                        order=order)
     X = np.asarray(input, dtype=np.float32)
     if order == "bn_relu":
         return np.maximum(batch_norm(X, None, None, weight, bias, training=True, eps=eps), 0)

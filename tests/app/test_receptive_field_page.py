@@ -3,7 +3,7 @@
 import pytest
 from harness import open_page, texts
 
-from cnn_core.receptive_field import PRESETS
+from cnn_core.rf_presets import PRESETS
 
 
 def table(at):
@@ -15,6 +15,14 @@ def last_field(at) -> str:
     return str(frame.iloc[-1, 4])  # the receptive-field column of the last layer
 
 
+def proofs_pass(at) -> bool:
+    """The three proofs of the page: nothing outside the theoretical field, autograd = the gradient by hand, the
+    maps = PyTorch's (each its own success line), and no error."""
+    shown = [s.value for s in at.success]
+    return (len(shown) == 3 and not at.error and any("outside the theoretical field" in s for s in shown)
+            and any("by hand" in s for s in shown) and any("feature maps" in s for s in shown))
+
+
 @pytest.mark.parametrize("lang, words", [("en", "Receptive field"), ("zh", "感受野")])
 def test_default_page_in_both_languages(lang, words):
     at = open_page("receptive_field", lang)
@@ -23,7 +31,7 @@ def test_default_page_in_both_languages(lang, words):
     assert words in table(at).columns
     assert last_field(at) == "8×8"  # 3×3 conv → 2×2 pool → 3×3 conv
     assert list(table(at).iloc[1:, 7]) == [3 * 9 * 64 + 64, 0, 64 * 9 * 64 + 64]  # parameters on the RGB scene
-    assert len(at.success) == 1  # autograd: no gradient outside the theoretical field
+    assert len(at.success) == 3 and not at.error  # outside the field, autograd vs by hand, maps vs torch
     assert not at.warning
     shown = texts(at)
     assert ("a 8×8 field" in shown) if lang == "en" else ("感受野为 8×8" in shown)
@@ -40,7 +48,7 @@ def test_every_preset_runs_and_shows_its_field(preset, field):
     assert last_field(at) == field
     assert len(table(at)) == len(PRESETS[preset]) + 1  # the input row, then one row per layer
     assert at.number_input(key=f"rf_kernel_{len(PRESETS[preset]) - 1}").value == PRESETS[preset][-1]["kernel_size"]
-    assert len(at.success) == 1
+    assert proofs_pass(at)
 
 
 def test_three_3x3_against_one_7x7_shows_both_parameter_counts():
@@ -75,7 +83,8 @@ def test_extreme_layer_values(lang):
     assert list(table(at).iloc[1:, 3]) == ["9×9", "4×4", "2×2"]
     assert table(at).iloc[1, 7] == 15 * 15 * 1 * 2048 + 2048  # the digit is grayscale: one input channel
     at.number_input(key="rf_stride_0").set_value(8).run()  # 28 → 5 → 2 → no room for the last 3×3
-    assert not at.exception and len(at.warning) == 1 and "Layer 3" in at.warning[0].value or "第 3 层" in at.warning[0].value
+    assert not at.exception and len(at.warning) == 1
+    assert ("Layer 3" if lang == "en" else "第 3 层") in at.warning[0].value
 
 
 def test_pooling_rules_of_torch_are_explained():
@@ -123,7 +132,7 @@ def test_neuron_sliders_move_the_box_and_clamp():
     at.slider(key="rf_col").set_value(col_max).run()
     assert not at.exception
     assert f"Neuron (0, {col_max})" in texts(at)
-    assert len(at.success) == 1
+    assert proofs_pass(at)
     at.selectbox(key="rf_preset").set_value("alexnet").run()  # a much smaller last map: the neuron is re-centred
     assert not at.exception
     assert at.slider(key="rf_row").value < row_max and at.slider(key="rf_col").value <= at.slider(key="rf_col").max
@@ -144,7 +153,7 @@ def test_weight_modes_and_relu(weights):
     at.toggle(key="rf_relu").set_value(True).run()
     at.toggle(key="rf_zoom").set_value(False).run()
     assert not at.exception
-    assert len(at.success) == 1
+    assert proofs_pass(at)
 
 
 def test_a_neuron_switched_off_by_relu_is_explained():
@@ -160,7 +169,8 @@ def test_a_neuron_switched_off_by_relu_is_explained():
     at.button(key="rf_find_live").click().run()
     assert not at.exception
     assert (at.slider(key="rf_row").value, at.slider(key="rf_col").value) != (0, 0)
-    assert not any("ReLU" in element.value for element in at.info) and len(at.success) == 1
+    assert not any("ReLU" in element.value for element in at.info)
+    assert len(at.success) == 3 and not at.error  # the proofs, in Chinese
 
 
 def test_lesson_try_button_sets_preset_and_neuron():

@@ -1,41 +1,29 @@
 """Receptive fields: hand-worked networks, the recurrences against a layer-by-layer walk, output shapes and
-parameter counts against torch, and the theoretical field against the one torch autograd measures."""
+parameter counts against torch, the presets, the exact crop, and impossible stacks refused with a reason.
+(The network run on the image and its gradients: test_rf_network.py; the pictures: test_figures.py.)"""
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from cnn_core.kernels import KERNELS
+import cnn_core
 from cnn_core.receptive_field import (
-    PRESETS,
     RF,
     Box,
-    StackError,
-    as_layers,
     boxes_through_stack,
-    conv_layer,
-    effective_receptive_field,
-    erf_profile_figure,
-    feature_maps,
+    field_crop,
     input_box,
-    layer_kernel,
-    measured_box,
-    nearest_live_neuron,
-    neuron_gradient,
-    output_shapes,
-    parameter_counts,
-    picture_with_boxes,
-    pool_layer,
     receptive_field,
     receptive_field_latex,
-    spread,
-    to_torch,
+    same_field_comparison,
     walk_back,
-    zoom_region,
 )
+from cnn_core.rf_effective import neuron_gradient, to_torch
+from cnn_core.rf_layers import StackError, as_layers, output_shapes, parameter_counts
+from cnn_core.rf_presets import PRESETS, conv_layer, pool_layer
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -70,11 +58,29 @@ def test_pooling_doubles_the_step_of_the_next_layer():
 
 def test_three_3x3_have_the_field_of_one_7x7_with_fewer_parameters():
     """VGG's argument: 3 + 2 + 2 = 7 pixels. With 64 channels in and out, three 3×3 layers have
-    3·(9·64·64 + 64) = 110 784 parameters, one 7×7 layer 49·64·64 + 64 = 200 768."""
+    3·(9·64·64 + 64) = 110 784 parameters, one 7×7 layer 49·64·64 + 64 = 200 768 (Simonyan & Zisserman: 27C²
+    against 49C² weights)."""
     assert sizes(PRESETS["three_3x3"])[-1] == sizes(PRESETS["one_7x7"])[-1] == (7, 7)
     assert sum(parameter_counts(PRESETS["three_3x3"], 64)) == 110_784
     assert sum(parameter_counts(PRESETS["one_7x7"], 64)) == 200_768
     assert sum(parameter_counts(PRESETS["two_3x3"], 3)) == (27 * 64 + 64) + (576 * 64 + 64)
+    comparison = same_field_comparison(PRESETS["three_3x3"], 64)
+    assert (comparison.k, comparison.stack, comparison.single) == (7, 110_784, 200_768)
+    assert comparison.ratio == pytest.approx(200_768 / 110_784)
+    assert same_field_comparison([pool_layer(2)], 64) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([1, 3, 5]), min_size=1, max_size=4), st.integers(1, 64))
+def test_same_field_comparison_counts_like_a_torch_conv(kernels, channels):
+    """The stack's side is what its parameter_counts say with C in and out; the single layer is one torch Conv2d
+    whose kernel is the whole field."""
+    layers = [conv_layer(k, out_channels=channels) for k in kernels]
+    comparison = same_field_comparison(layers, channels)
+    assert comparison.stack == sum(parameter_counts(layers, channels))
+    single = nn.Conv2d(channels, channels, comparison.k)
+    assert comparison.single == sum(p.numel() for p in single.parameters())
+    assert comparison.k == 1 + sum(k - 1 for k in kernels)
 
 
 def test_strides_and_dilations_grow_the_field_faster():
@@ -88,11 +94,15 @@ def test_strides_and_dilations_grow_the_field_faster():
 
 def test_famous_networks_match_published_fields():
     """Published values: VGG-16 conv1_1 … pool2 = 3, 5, 6, 10, 14, 16; AlexNet conv1 11 (jump 4), pool5 195
-    (jump 32); ResNet's stem (7×7/2 conv, 3×3/2 max pool) 11 with jump 4."""
+    (jump 32); ResNet's stem (7×7/2 conv, 3×3/2 max pool) 11 with jump 4. AlexNet's first map is 55×55 both on
+    the paper's 227×227 without padding and on torchvision's 224×224 with padding 2."""
     assert [s[0] for s in sizes(PRESETS["vgg16"])] == [3, 5, 6, 10, 14, 16]
     alexnet = receptive_field(PRESETS["alexnet"])
     assert (alexnet[0].size[0], alexnet[0].jump[0]) == (11, 4)
     assert (alexnet[-1].size[0], alexnet[-1].jump[0]) == (195, 32)
+    assert output_shapes(PRESETS["alexnet"][:1], (224, 224)) == [(55, 55)]
+    assert output_shapes([dict(PRESETS["alexnet"][0], padding=0)], (227, 227)) == [(55, 55)]
+    assert output_shapes(PRESETS["alexnet"], (224, 224))[-1] == (6, 6)  # torchvision's 256·6·6 features
     stem = receptive_field(PRESETS["resnet_stem"])
     assert (stem[-1].size, stem[-1].jump, stem[-1].start) == ((11, 11), (4, 4), (0.0, 0.0))
 
@@ -177,7 +187,7 @@ def test_output_shapes_match_torch_and_refuse_what_torch_refuses(layers, height,
     except RuntimeError:
         with pytest.raises(StackError) as error:
             output_shapes(layers, (height, width))
-        assert error.value.reason == "too_small" and f"Layer {error.value.details['layer']}" in str(error.value)
+        assert error.value.reason == "layer_too_small" and f"Layer {error.value.details['layer']}" in str(error.value)
         return
     if not torch.isfinite(output).all():  # a dilated max-pool window saw only padding: torch gives −∞
         with pytest.raises(StackError, match="only padding"):
@@ -203,163 +213,6 @@ def test_torch_modules_give_the_same_fields_as_mappings(layers):
     assert receptive_field(list(module)) == receptive_field(layers)
 
 
-def _stack_and_neuron(data, layers, pools_ok=True):
-    height, width = data.draw(st.integers(6, 48)), data.draw(st.integers(6, 48))
-    try:
-        shape = output_shapes(layers, (height, width))[-1]
-    except StackError:
-        assume(False)
-    row, col = data.draw(st.integers(0, shape[0] - 1)), data.draw(st.integers(0, shape[1] - 1))
-    image = np.random.default_rng(data.draw(st.integers(0, 99))).random((height, width), dtype=np.float32)
-    return image, row, col
-
-
-@FAST
-@given(st.data(), layer_specs(max_pool=False), st.sampled_from(["uniform", "gaussian"]))
-def test_autograd_measures_exactly_the_theoretical_field(data, layers, weights):
-    """With positive weights, no max pool and no ReLU, every path from the neuron to a pixel carries a positive
-    product, so the gradient is non-zero on pixels the field reaches and zero elsewhere. Its bounding box is the
-    theoretical box when that lies on the image; when the box reaches into the padding it can only be smaller
-    (strides larger than kernels can skip the pixels next to the edge, and a neuron can read padding only)."""
-    image, row, col = _stack_and_neuron(data, layers)
-    box = input_box(receptive_field(layers)[-1], row, col)
-    clipped = box.clip(*image.shape)
-    measured = measured_box(neuron_gradient(layers, image, row, col, weights))
-    if measured is None:  # possible only when the field reaches into the padding: the neuron may read only zeros
-        assert clipped != box
-        return
-    assert clipped.top <= measured.top and measured.bottom <= clipped.bottom
-    assert clipped.left <= measured.left and measured.right <= clipped.right
-    if clipped == box:
-        assert measured == box
-
-
-@FAST
-@given(st.data(), layer_specs(), st.sampled_from(["uniform", "gaussian", "edges", "random"]), st.booleans())
-def test_gradient_never_leaves_the_theoretical_field_and_cropping_is_exact(data, layers, weights, relu):
-    """Any weights, max pooling, ReLU: the neuron cannot depend on a pixel outside its field, and computing the
-    gradient on the cropped field gives the same numbers as on the whole image."""
-    image, row, col = _stack_and_neuron(data, layers)
-    full = neuron_gradient(layers, image, row, col, weights, relu, crop=False)
-    cropped = neuron_gradient(layers, image, row, col, weights, relu, crop=True)
-    np.testing.assert_allclose(cropped, full, rtol=1e-5, atol=1e-6)  # float32, summed in another order
-    clipped = input_box(receptive_field(layers)[-1], row, col).clip(*image.shape)
-    outside = np.ones(image.shape, bool)
-    outside[clipped.top:clipped.bottom, clipped.left:clipped.right] = False
-    assert not np.any(full[outside])
-
-
-@FAST
-@given(st.data(), layer_specs(), st.sampled_from(["uniform", "edges", "random"]), st.booleans())
-def test_feature_maps_match_a_torch_network_with_the_same_weights(data, layers, weights, relu):
-    image, _, _ = _stack_and_neuron(data, layers)
-    layers = [dict(layer, out_channels=1) if layer["kind"] == "conv" else layer for layer in layers]  # 1 channel
-    module = to_torch(layers, in_channels=1)
-    modules, conv_index = [], 0
-    for m in module:
-        if isinstance(m, nn.Conv2d):
-            with torch.no_grad():
-                m.weight.copy_(torch.from_numpy(layer_kernel(m.kernel_size, weights, conv_index)))
-                m.bias.zero_()
-            conv_index += 1
-        modules.append(m)
-    with torch.no_grad():
-        x = torch.from_numpy(image)[None, None]
-        expected = []
-        for m in modules:
-            x = m(x)
-            if relu and isinstance(m, nn.Conv2d):
-                x = torch.relu(x - x.mean())  # ReLU after centring the map (the bias batch norm would give)
-            expected.append(x[0, 0].numpy())
-    ours = feature_maps(layers, image, weights, relu)
-    assert len(ours) == len(expected)
-    for a, b in zip(ours, expected, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-def test_uniform_stack_gives_a_gaussian_whose_variance_grows_linearly():
-    """Luo et al.: n uniform 3×3 convolutions make the gradient the n-fold convolution of a box, i.e. the
-    distribution of a sum of n independent steps in {−1, 0, 1} (variance 2/3 each): σ² = 2n/3 exactly, so
-    σ grows like √n while the theoretical field grows like n."""
-    image = np.random.default_rng(0).random((64, 64), dtype=np.float32)
-    for n in (1, 3, 6):
-        layers = [conv_layer(3, padding=1)] * n
-        erf = effective_receptive_field(layers, image, 32, 32, "uniform")
-        stats = spread(erf)
-        np.testing.assert_allclose(stats.sigma, (np.sqrt(2 * n / 3),) * 2, rtol=1e-4)
-        np.testing.assert_allclose(stats.centre, (32, 32), atol=1e-4)
-        assert stats.box.width <= 2 * n + 1 and erf.max() == pytest.approx(1.0)
-
-
-def test_relu_can_switch_a_neuron_off():
-    """Sobel x computes (right − left). Where the left half is bright it is negative, and ReLU passes no
-    gradient; mirror the image and the same neuron is on."""
-    image = np.zeros((16, 16), np.float32)
-    image[:, :8] = 1.0
-    layers = [conv_layer(3, padding=1)]
-    assert not neuron_gradient(layers, image, 5, 8, "edges", relu=True).any()
-    assert neuron_gradient(layers, image, 5, 8, "edges", relu=False).any()
-    assert neuron_gradient(layers, 1 - image, 5, 8, "edges", relu=True).any()
-    live = nearest_live_neuron(layers, image, 5, 8, "edges", relu=True)
-    assert live is not None and neuron_gradient(layers, image, *live, "edges", relu=True).any()
-    assert abs(live[1] - 8) <= 2
-    assert nearest_live_neuron(layers, np.zeros((8, 8), np.float32), 3, 3, "edges") is None  # all maps are 0
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Weights, pictures, statistics
-# ---------------------------------------------------------------------------------------------------------------
-
-def test_preset_kernels_are_the_classic_ones():
-    np.testing.assert_allclose(layer_kernel(5, "gaussian"), KERNELS["gaussian_blur"], rtol=1e-6)
-    np.testing.assert_allclose(layer_kernel(3, "edges", index=0), KERNELS["sobel_x"] / 8, rtol=1e-6)
-    np.testing.assert_allclose(layer_kernel(3, "edges", index=1), KERNELS["sobel_y"] / 8, rtol=1e-6)
-    np.testing.assert_allclose(layer_kernel(3, "uniform"), KERNELS["box_blur"], rtol=1e-6)
-    np.testing.assert_array_equal(layer_kernel(4, "random", 2, seed=1), layer_kernel(4, "random", 2, seed=1))
-    assert not np.array_equal(layer_kernel(4, "random", 2), layer_kernel(4, "random", 3))
-    assert layer_kernel((1, 2), "edges").shape == (1, 2)
-    with pytest.raises(ValueError, match="Unknown weight mode"):
-        layer_kernel(3, "learned")
-
-
-def test_spread_of_a_known_distribution():
-    heat = np.zeros((9, 11))
-    heat[4, 2:9] = [1, 2, 3, 4, 3, 2, 1]
-    stats = spread(heat, fraction=1.0)
-    assert stats.centre == pytest.approx((4.0, 5.0))
-    assert stats.sigma[0] == pytest.approx(0.0)
-    assert stats.box == Box(4, 2, 5, 9)
-    assert spread(np.zeros((3, 3))) is None
-
-
-def test_pictures_show_the_box_and_the_padding():
-    picture = np.full((20, 30, 3), 200, np.uint8)
-    drawn = picture_with_boxes(picture, [(Box(-2, 5, 4, 12), (255, 0, 0))], min_side=1, max_side=1000)
-    assert drawn.shape == (22, 30, 3)  # a 2-pixel grey margin on top, where the box reaches into the padding
-    assert (drawn == (255, 0, 0)).all(axis=2).any()
-    assert (drawn[0, 0] == (96, 96, 96)).all()
-    big = picture_with_boxes(np.zeros((4, 4, 3), np.uint8), [(Box(1, 1, 2, 2), (0, 255, 0))], min_side=64)
-    assert big.shape == (64, 64, 3) and (big == (0, 255, 0)).all(axis=2).any()
-    small = picture_with_boxes(np.zeros((1000, 500, 3), np.uint8), [(Box(100, 100, 200, 200), (0, 0, 255))],
-                               max_side=250)
-    assert max(small.shape[:2]) <= 250 and (small == (0, 0, 255)).all(axis=2).any()
-    heat = np.zeros((20, 30), np.float32)
-    heat[10, 10] = 1
-    assert not np.array_equal(picture_with_boxes(picture, [], heat=heat, min_side=1), picture)
-    assert zoom_region(Box(2, 2, 5, 5), 100, 100) == Box(0, 0, 24, 24)
-    assert zoom_region(Box(50, 50, 53, 53), 100, 100) == Box(40, 40, 64, 64)
-    assert zoom_region(Box(-50, -50, -40, -40), 10, 10) == Box(0, 0, 10, 10)
-
-
-def test_profile_figure_draws_without_error():
-    image = np.random.default_rng(1).random((40, 40), dtype=np.float32)
-    erf = effective_receptive_field(PRESETS["three_3x3"], image, 10, 10)
-    box = input_box(receptive_field(PRESETS["three_3x3"])[-1], 10, 10)
-    figure = erf_profile_figure(erf, box)
-    assert len(figure.axes) == 1 and figure.axes[0].get_xlabel() == "x"
-    erf_profile_figure(np.zeros((10, 10)), Box(2, 2, 5, 5), axis=0)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Impossible stacks: ValueError with a sentence that says what to change
 # ---------------------------------------------------------------------------------------------------------------
@@ -367,13 +220,13 @@ def test_profile_figure_draws_without_error():
 @pytest.mark.parametrize("layers, reason, words", [
     ([dict(kind="maxpool", kernel_size=3, padding=2)], "pool_padding", "at most half"),
     ([dict(kind="avgpool", kernel_size=3, dilation=2)], "avg_dilation", "no dilation"),
-    ([dict(kind="dense", kernel_size=3)], "unknown_kind", "Choose one of"),
+    ([dict(kind="dense", kernel_size=3)], "unknown_layer_kind", "Choose one of"),
     ([dict(kind="conv", kernel=3)], "unknown_setting", "torch's argument names"),
     ([dict(kind="conv")], "no_kernel", "kernel_size"),
-    ([dict(kind="conv", kernel_size=0)], "bad_value", "at least 1"),
-    ([dict(kind="conv", kernel_size=3, padding=-1)], "bad_value", "negative"),
-    ([dict(kind="conv", kernel_size=3, stride=2, padding="same")], "same_padding", "stride 1"),
-    ([], "empty", "Add at least one"),
+    ([dict(kind="conv", kernel_size=0)], "bad_layer_value", "at least 1"),
+    ([dict(kind="conv", kernel_size=3, padding=-1)], "bad_layer_value", "negative"),
+    ([dict(kind="conv", kernel_size=3, stride=2, padding="same")], "same_needs_stride_1", "stride 1"),
+    ([], "empty_stack", "Add at least one"),
     ([nn.Linear(3, 3)], "unknown_module", "Linear"),
     (["conv"], "unknown_module", "dict"),
 ])
@@ -407,14 +260,46 @@ def test_a_dilated_pool_window_that_sees_only_padding_is_refused():
     assert output_shapes(layers, (3, 6)) == [(1, 2)]  # taps at −1 and +1: row 1 is on the map
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_same_padding_matches_torch_for_even_kernels():
     layers = [dict(kind="conv", kernel_size=4, padding="same"), dict(kind="conv", kernel_size=3, padding="valid")]
     assert output_shapes(layers, (10, 9)) == [(10, 9), (8, 7)]
-    assert as_layers(layers)[0].padding == ((1, 2), (1, 2))
-    image = np.random.default_rng(2).random((10, 9), dtype=np.float32)
-    module = nn.Conv2d(1, 1, 4, padding="same", bias=False)
-    with torch.no_grad():
-        module.weight.copy_(torch.from_numpy(layer_kernel(4, "random")))
-        expected = module(torch.from_numpy(image)[None, None])[0, 0].numpy()
-    np.testing.assert_allclose(feature_maps(layers[:1], image, "random")[0], expected, rtol=1e-5, atol=1e-6)
+    assert as_layers(layers)[0].padding == ((1, 2), (1, 2))  # torch puts the odd pixel at the bottom / right
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(list(PRESETS["vgg16"]) + list(PRESETS["alexnet"])), min_size=1, max_size=4),
+       st.integers(12, 80), st.integers(12, 80), st.integers(0, 40), st.integers(0, 40))
+def test_the_crop_holds_the_field_and_finds_the_same_neuron(layers, height, width, row, col):
+    """The crop keeps every pixel of the field that lies on the image, starts on the stride grid, and the neuron
+    it names on the cropped run has the same field (shifted by the crop's corner)."""
+    try:
+        last = output_shapes(layers, (height, width))[-1]
+    except StackError:
+        return
+    row, col = min(row, last[0] - 1), min(col, last[1] - 1)
+    rf = receptive_field(layers)[-1]
+    field = input_box(rf, row, col).clip(height, width)
+    crop = field_crop(layers, (height, width), row, col)
+    if crop is None:
+        assert not (field.height and field.width)
+        return
+    box = crop.box
+    assert box.top <= field.top and box.left <= field.left and field.bottom <= box.bottom and field.right <= box.right
+    assert box.top % rf.jump[0] == 0 and box.left % rf.jump[1] == 0
+    inside = input_box(rf, crop.row, crop.col).shift(box.top, box.left).clip(height, width)
+    assert inside == field
+    with pytest.raises(StackError, match="not on it") as error:
+        field_crop(layers, (height, width), last[0], 0)
+    assert error.value.reason == "no_neuron"
+
+
+def test_public_names_come_from_the_package_without_torch():
+    """receptive_field, RF, input_box and StackError are numpy-only; effective_receptive_field loads torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cnn_core; assert callable(cnn_core.receptive_field); cnn_core.RF; cnn_core.input_box; "
+            "cnn_core.StackError; from cnn_core.receptive_field import Box; assert 'torch' not in sys.modules; "
+            "assert cnn_core.receptive_field([{'kernel_size': 3}])[0].size == (3, 3)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert cnn_core.effective_receptive_field.__module__ == "cnn_core.rf_effective"

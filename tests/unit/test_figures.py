@@ -1,0 +1,64 @@
+"""Receptive-field pictures: boxes and padding drawn after scaling, shrinking by area (no aliasing), close-ups."""
+
+import numpy as np
+import pytest
+
+from cnn_core.figures import BOX_COLOR, PADDING_COLOR, close_up, picture_with_boxes, shrink_area, zoom_region
+from cnn_core.receptive_field import Box
+
+
+def colour_present(picture, colour) -> bool:
+    return bool((picture == colour).all(axis=2).any())
+
+
+def test_pictures_show_the_box_and_the_padding():
+    picture = np.full((20, 30, 3), 200, np.uint8)
+    drawn = picture_with_boxes(picture, [(Box(-2, 5, 4, 12), (255, 0, 0))], min_side=1, max_side=1000)
+    assert drawn.shape == (22, 30, 3)  # a 2-pixel grey margin on top, where the box reaches into the padding
+    assert colour_present(drawn, (255, 0, 0))
+    assert (drawn[0, 0] == PADDING_COLOR).all()
+    big = picture_with_boxes(np.zeros((4, 4, 3), np.uint8), [(Box(1, 1, 2, 2), (0, 255, 0))], min_side=64)
+    assert big.shape == (64, 64, 3) and colour_present(big, (0, 255, 0))
+    small = picture_with_boxes(np.zeros((1000, 500, 3), np.uint8), [(Box(100, 100, 200, 200), (0, 0, 255))],
+                               max_side=250)
+    assert max(small.shape[:2]) <= 250 and colour_present(small, (0, 0, 255))
+    heat = np.zeros((20, 30), np.float32)
+    heat[10, 10] = 1
+    assert not np.array_equal(picture_with_boxes(picture, [], heat=heat, min_side=1), picture)
+
+
+@pytest.mark.parametrize("step", [2, 3, 4])
+def test_shrinking_averages_blocks_so_stripes_do_not_alias(step):
+    """One-pixel black and white stripes shrunk by an even factor must turn grey (the mean, 127.5), not stay
+    white as keeping every step-th pixel would make them; an odd factor alternates 1/3 and 2/3 grey (step 3),
+    and the picture's mean brightness is kept either way."""
+    stripes = np.zeros((12, 24, 3), np.uint8)
+    stripes[:, ::2] = 255
+    shrunk = shrink_area(stripes, step).astype(float)
+    assert shrunk.shape == (12 // step, 24 // step, 3)
+    assert shrunk.mean() == pytest.approx(127.5, abs=1.0)
+    if step % 2 == 0:
+        np.testing.assert_allclose(shrunk, 127.5, atol=1.0)
+        assert stripes[::step, ::step].min() == 255  # the skipping way sees only white: aliasing
+    else:
+        np.testing.assert_allclose(shrunk[:, ::2], 255 * 2 / 3, atol=1.0)
+        np.testing.assert_allclose(shrunk[:, 1::2], 255 / 3, atol=1.0)
+    assert shrink_area(stripes, 1) is stripes
+
+
+def test_zoom_regions_stay_on_the_picture():
+    assert zoom_region(Box(2, 2, 5, 5), 100, 100) == Box(0, 0, 24, 24)
+    assert zoom_region(Box(50, 50, 53, 53), 100, 100) == Box(40, 40, 64, 64)
+    assert zoom_region(Box(-50, -50, -40, -40), 10, 10) == Box(0, 0, 10, 10)
+
+
+def test_close_up_of_a_map_colours_only_what_it_shows():
+    values = np.zeros((60, 60), np.float32)
+    values[:30] = -1.0  # a signed map: far away rows hold the negative values
+    values[40:, :] = np.linspace(0, 1, 60, dtype=np.float32)
+    field = Box(45, 20, 50, 25)
+    whole, near = close_up(values, field, zoom=False), close_up(values, field, zoom=True)
+    assert colour_present(whole, BOX_COLOR) and colour_present(near, BOX_COLOR)
+    assert near.shape[0] >= 200 and max(whole.shape[:2]) <= 360
+    picture = close_up(np.full((40, 40, 3), 128, np.uint8), Box(-3, -3, 4, 4), zoom=False)
+    assert colour_present(picture, PADDING_COLOR)  # an RGB input keeps its colours; the padding shows grey

@@ -1,0 +1,163 @@
+"""The receptive-field page's stack builder: a table of layers the student edits, one row of widgets per layer.
+
+The stack lives in session state (`rf_stack`: rows of {kind, kernel, stride, padding, dilation, channels}); every
+field of every row is a declared scaffold control (`STACK_CONTROLS`, keys rf_<field>_<i>), not settable by a
+lesson (a lesson picks a preset) and not in the address bar. `sync_stack` reconciles the two before anything is
+drawn: a new preset replaces the stack; a row widget that changed (moved by the student) edits it, after the
+preset when both changed in the same click, and marks the stack as the student's own ("custom").
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnn_core.rf_presets import PRESETS
+from ui.page import Choice, Number, Page
+from ui.strings import t
+
+DEFAULT_PRESET = "conv_pool_conv"
+PRESET_OPTIONS = (*PRESETS, "custom")
+KINDS = ("conv", "maxpool", "avgpool")
+FIELDS = ("kind", "kernel", "stride", "padding", "dilation", "channels")
+LIMITS = dict(kernel=(1, 15), stride=(1, 8), padding=(0, 10), dilation=(1, 8), channels=(1, 2048))
+FALLBACK = dict(kind="conv", kernel=3, stride=1, padding=0, dilation=1, channels=64)
+MAX_LAYERS = 12
+SS = st.session_state
+
+
+def widget_key(field: str, index: int) -> str:
+    return f"rf_{field}_{index}"
+
+
+STACK_CONTROLS = tuple(
+    Choice(widget_key("kind", i), "receptive_field.col_kind", KINDS, default="conv", labels="receptive_field.kind_",
+           lesson=False, url=False) if field == "kind" else
+    Number(widget_key(field, i), f"receptive_field.col_{field}", *LIMITS[field], default=FALLBACK[field],
+           lesson=False, url=False)
+    for i in range(MAX_LAYERS) for field in FIELDS)
+
+
+def preset_rows(name: str) -> list[dict]:
+    return [dict(kind=layer["kind"], kernel=layer["kernel_size"], stride=layer["stride"], padding=layer["padding"],
+                 dilation=layer["dilation"], channels=layer.get("out_channels") or 64) for layer in PRESETS[name]]
+
+
+def as_torch_layers(rows: list[dict]) -> list[dict]:
+    """The rows with torch's argument names, for cnn_core."""
+    return [dict(kind=r["kind"], kernel_size=r["kernel"], stride=r["stride"], padding=r["padding"],
+                 dilation=r["dilation"], **({"out_channels": r["channels"]} if r["kind"] == "conv" else {}))
+            for r in rows]
+
+
+def stack_key(rows: list[dict]) -> tuple:
+    """A hashable description of the stack (for caches)."""
+    return tuple(tuple(r[f] for f in FIELDS) for r in rows)
+
+
+def layers_of(key: tuple) -> list[dict]:
+    return as_torch_layers([dict(zip(FIELDS, values, strict=True)) for values in key])
+
+
+def current_rows() -> list[dict]:
+    """The stack now (the default preset before the page has run once, e.g. in a test of the declarations)."""
+    try:
+        rows = SS.get("rf_stack")
+    except Exception:  # noqa: BLE001 — no Streamlit session (a unit test reading the page's declarations)
+        rows = None
+    return [dict(r) for r in rows] if rows else preset_rows(DEFAULT_PRESET)
+
+
+def write_rows(rows: list[dict]) -> None:
+    """Make `rows` the stack and set every row widget to it (before the widgets are drawn)."""
+    SS.rf_stack = [dict(r) for r in rows]
+    for index in range(MAX_LAYERS):
+        for field in FIELDS:
+            if index < len(rows):
+                SS[widget_key(field, index)] = rows[index][field]
+            else:
+                SS.pop(widget_key(field, index), None)
+    SS._rf_seen = {widget_key(f, i): r[f] for i, r in enumerate(rows) for f in FIELDS}
+
+
+def mark_custom() -> None:
+    SS.rf_preset = SS._rf_loaded = "custom"
+
+
+def sync_stack() -> None:
+    """Reconcile the stack with its widgets (see the module docstring). Call before drawing them."""
+    if "rf_stack" not in SS:
+        write_rows(preset_rows(DEFAULT_PRESET))
+        SS._rf_loaded = DEFAULT_PRESET
+    rows = [dict(r) for r in SS.rf_stack]
+    seen = SS.get("_rf_seen", {})
+    changed = [(i, f, SS[widget_key(f, i)]) for i in range(len(rows)) for f in FIELDS
+               if widget_key(f, i) in SS and SS[widget_key(f, i)] != seen.get(widget_key(f, i))]
+    if SS.rf_preset != SS._rf_loaded:
+        if SS.rf_preset != "custom":
+            rows = preset_rows(SS.rf_preset)
+            neuron_seen = SS.get("_rf_neuron_seen", {})
+            for key in ("rf_row", "rf_col"):  # a new network: start from the centre neuron, unless a "Try it" set it
+                if SS.get(key) == neuron_seen.get(key):
+                    SS.pop(key, None)
+        SS._rf_loaded = SS.rf_preset
+    edited = False
+    for index, field, value in changed:
+        if index < len(rows) and value is not None:  # a new preset may be shorter than the old stack
+            rows[index][field] = value
+            edited = True
+    if edited:
+        mark_custom()
+    write_rows(rows)
+
+
+def move(index: int, delta: int) -> None:
+    rows = [dict(r) for r in SS.rf_stack]
+    rows[index], rows[index + delta] = rows[index + delta], rows[index]
+    write_rows(rows)
+    mark_custom()
+
+
+def remove(index: int) -> None:
+    write_rows([dict(r) for i, r in enumerate(SS.rf_stack) if i != index])
+    mark_custom()
+
+
+def add(kind: str) -> None:
+    channels = next((r["channels"] for r in reversed(SS.rf_stack) if r["kind"] == "conv"), 64)
+    row = (dict(kind="conv", kernel=3, stride=1, padding=1, dilation=1, channels=channels) if kind == "conv"
+           else dict(kind="maxpool", kernel=2, stride=2, padding=0, dilation=1, channels=channels))
+    write_rows([*SS.rf_stack, row])
+    mark_custom()
+
+
+def stack_builder(page: Page) -> list[dict]:
+    """The table of layers (type, kernel, stride, padding, dilation, channels; move, remove, add); returns the rows."""
+    st.subheader(t("receptive_field.builder_title"))
+    st.caption(t("receptive_field.builder_help"))
+    rows = SS.rf_stack
+    widths = [0.4, 2.2, 1, 1, 1, 1, 1.3, 0.5, 0.5, 0.5]
+    header = st.columns(widths, vertical_alignment="bottom")
+    for column, name in zip(header[1:7], FIELDS, strict=True):
+        column.markdown(f"**{t(f'receptive_field.col_{name}')}**")
+    for index, row in enumerate(rows):
+        cells = st.columns(widths, vertical_alignment="center")
+        cells[0].markdown(f"**{index + 1}**")
+        for column, field in zip(cells[1:7], FIELDS, strict=True):
+            disabled = ((field == "channels" and row["kind"] != "conv")
+                        or (field == "dilation" and row["kind"] == "avgpool" and row["dilation"] == 1))
+            page.draw(widget_key(field, index), column, disabled=disabled, label_visibility="collapsed")
+        cells[7].button("↑", key=f"rf_up_{index}", on_click=move, args=(index, -1), disabled=index == 0,
+                        help=t("receptive_field.move_up"))
+        cells[8].button("↓", key=f"rf_down_{index}", on_click=move, args=(index, 1), disabled=index == len(rows) - 1,
+                        help=t("receptive_field.move_down"))
+        cells[9].button("✕", key=f"rf_remove_{index}", on_click=remove, args=(index,), disabled=len(rows) == 1,
+                        help=t("receptive_field.remove"))
+    full = len(rows) >= MAX_LAYERS
+    left, right, note = st.columns([1, 1, 4])
+    left.button(t("receptive_field.add_conv"), key="rf_add_conv", on_click=add, args=("conv",), disabled=full,
+                width="stretch")
+    right.button(t("receptive_field.add_pool"), key="rf_add_pool", on_click=add, args=("pool",), disabled=full,
+                 width="stretch")
+    if full:
+        note.caption(t("receptive_field.max_layers", n=MAX_LAYERS))
+    return [dict(r) for r in rows]

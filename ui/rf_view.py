@@ -1,0 +1,91 @@
+"""Display pieces of the receptive-field page: the layer table, the clickable last map, the gradient's profile.
+
+Charts are Vega-Lite specs the browser draws (cheap to send, axis words in the student's language); the numbers
+come from cnn_core (receptive_field, rf_network). No maths here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnn_core.receptive_field import Box, same_field_comparison
+from cnn_core.rf_network import profile
+from ui.layer_stack import as_torch_layers
+from ui.strings import t
+
+CHART_CELLS = 48  # the clickable map shows at most this many cells per side (blocks of neurons beyond that)
+
+
+def pair_text(values) -> str:
+    return f"{values[0]:g}" if values[0] == values[1] else f"{values[0]:g}, {values[1]:g}"
+
+
+def layer_table(rows, shapes, fields, params, image_shape) -> None:
+    """One row per layer: output size, receptive field, jump, start, parameter count; then VGG's comparison."""
+    columns = [t(f"receptive_field.table_{name}") for name in
+               ("layer", "type", "settings", "output", "field", "jump", "start", "params")]
+    table = [[0, t("receptive_field.table_input"), "", f"{image_shape[0]}×{image_shape[1]}", "1×1", "1", "0", 0]]
+    for number, (row, shape, rf, count) in enumerate(zip(rows, shapes, fields, params, strict=True), start=1):
+        table.append([number, t(f"receptive_field.kind_{row['kind']}"),
+                      f"{row['kernel']} / {row['stride']} / {row['padding']} / {row['dilation']}",
+                      f"{shape[0]}×{shape[1]}", f"{rf.size[0]}×{rf.size[1]}", pair_text(rf.jump),
+                      pair_text(rf.start), count])
+    st.dataframe(pd.DataFrame(table, columns=columns), hide_index=True, width="stretch")
+    st.caption(t("receptive_field.table_help", c=image_shape[2]))
+    st.markdown(t("receptive_field.total_params", total=f"{sum(params):,}"))
+    convs = [r for r in rows if r["kind"] == "conv"]
+    if convs:  # every conv with C channels in and out, against one layer with the same field
+        same = same_field_comparison(as_torch_layers(rows), convs[-1]["channels"])
+        text = "receptive_field.single_layer" if same.single >= same.stack else "receptive_field.single_layer_fewer"
+        st.markdown(t(text, k=same.k, c=same.channels, stack=f"{same.stack:,}", params=f"{same.single:,}",
+                      ratio=f"{same.ratio:.1f}"))
+
+
+def map_spec(values: np.ndarray, row: int, col: int) -> tuple[dict, int]:
+    """The last map as clickable cells (blocks of b×b neurons when it is large); the chosen cell outlined.
+
+    A click selects the cell's (row, col) in the selection parameter "rf_neuron"; returns (spec, b)."""
+    H, W = values.shape
+    b = max(1, -(-max(H, W) // CHART_CELLS))
+    starts_r, starts_c = np.arange(0, H, b), np.arange(0, W, b)
+    sums = np.add.reduceat(np.add.reduceat(values, starts_r, axis=0), starts_c, axis=1)
+    means = sums / np.outer(np.diff(np.append(starts_r, H)), np.diff(np.append(starts_c, W)))
+    centre_r, centre_c = np.minimum(starts_r + b // 2, H - 1), np.minimum(starts_c + b // 2, W - 1)
+    cells = [{"row": int(r), "col": int(c), "value": round(float(v), 4)}
+             for r, line in zip(centre_r, means, strict=True) for c, v in zip(centre_c, line, strict=True)]
+    scale = {"scheme": "redblue", "reverse": True, "domainMid": 0} if values.min() < 0 else {"scheme": "viridis"}
+    x, y = {"field": "col", "type": "ordinal", "axis": None}, {"field": "row", "type": "ordinal", "axis": None}
+    chosen = {"row": int(centre_r[min(row // b, len(centre_r) - 1)]),
+              "col": int(centre_c[min(col // b, len(centre_c) - 1)])}
+    tooltip = [{"field": f, "type": "quantitative", "title": t(f"receptive_field.tooltip_{f}")}
+               for f in ("row", "col", "value")]
+    spec = {"height": int(min(420, max(160, 320 * len(starts_r) / max(len(starts_c), 1)))), "layer": [
+        {"data": {"values": cells}, "mark": "rect",
+         "params": [{"name": "rf_neuron", "select": {"type": "point", "fields": ["row", "col"], "on": "click"}}],
+         "encoding": {"x": x, "y": y, "color": {"field": "value", "type": "quantitative", "scale": scale,
+                                                  "legend": None}, "tooltip": tooltip}},
+        {"data": {"values": [chosen]}, "mark": {"type": "rect", "fill": None, "stroke": "#ffc800", "strokeWidth": 3},
+         "encoding": {"x": x, "y": y}}]}
+    return spec, b
+
+
+def profile_chart(erf: np.ndarray, box: Box) -> None:
+    """|∂y/∂x| summed over rows (bars), a Gaussian with its mean and σ (dashed), the theoretical field (band)."""
+    shown = profile(erf, box, axis=1)
+    if shown is None:
+        return
+    rows = [{"x": int(x), "share": float(s), "gauss": float(g)}
+            for x, s, g in zip(shown.position, shown.share, shown.gaussian, strict=True)]
+    domain = [int(shown.position[0]) - 0.5, int(shown.position[-1]) + 0.5]
+    x = {"field": "x", "type": "quantitative", "title": "x", "scale": {"domain": domain}}
+    band = {"data": {"values": [{"a": shown.field[0] - 0.5, "b": shown.field[1] + 0.5}]},
+            "mark": {"type": "rect", "color": "#ffc800", "opacity": 0.18},
+            "encoding": {"x": {"field": "a", "type": "quantitative", "scale": {"domain": domain}}, "x2": {"field": "b"}}}
+    st.vega_lite_chart({"height": 200, "data": {"values": rows}, "layer": [
+        band, {"mark": {"type": "bar", "color": "#3b6fb6", "opacity": 0.85},
+               "encoding": {"x": x, "y": {"field": "share", "type": "quantitative", "title": None}}},
+        {"mark": {"type": "line", "color": "#d1495b", "strokeDash": [5, 3], "interpolate": "monotone"},
+         "encoding": {"x": x, "y": {"field": "gauss", "type": "quantitative"}}}]}, width="stretch")
+    st.caption(t("receptive_field.erf_profile", mu=f"{shown.centre:.1f}", sigma=f"{shown.sigma:.2f}"))
