@@ -17,7 +17,7 @@ from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Page, Slider
 from ui.proof import show_check
-from ui.show import show_map
+from ui.show import map_png, show_png
 from ui.stepper import show_stepper
 from ui.strings import t
 
@@ -43,6 +43,7 @@ EXAMPLES = (
     ("ex_stride3", dict(sp_grid=7, sp_kernel=3, sp_stride=3, sp_padding=0, sp_dilation=1, sp_mode="zeros")),
     ("ex_32", dict(sp_grid=32, sp_kernel=5, sp_stride=1, sp_padding=2, sp_dilation=1, sp_mode="zeros")),
 )
+DISPLAY_WIDTH = 640  # pixels: the widest the input picture is shown (half the page at most)
 GRID = (np.arange(32 * 32).reshape(32, 32) * 7 % 10).astype(np.float32)  # digits 0–9 with a visible pattern
 
 
@@ -94,9 +95,12 @@ def formula(axis: str, n: int, k: int, s: int, p: int, d: int) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def conv_on_image(digest: str, k: int, s: int, p: int, d: int, mode: str, _gray: np.ndarray) -> np.ndarray:
-    """A k×k averaging kernel on the grayscale image (the picture stays recognisable at any setting)."""
-    return conv2d(_gray[None, None], averaging(k), stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0]
+def conv_on_image(digest: str, k: int, s: int, p: int, d: int, mode: str, _gray: np.ndarray) -> tuple[bytes, bytes, tuple]:
+    """A k×k averaging kernel on the grayscale image (the picture stays recognisable at any setting): the input
+    and output as PNGs at display width (encoding is the slow part of a rerun, so it is cached too), output shape."""
+    ours = conv2d(_gray[None, None], averaging(k), stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0]
+    scale = dict(signed=False, min_side=1, vmin=0.0, vmax=1.0, cmap="gray", max_width=DISPLAY_WIDTH)
+    return map_png(_gray, **scale)[0], map_png(ours, **scale)[0], ours.shape
 
 
 def averaging(k: int) -> np.ndarray:
@@ -110,17 +114,15 @@ def show_on_image(k: int, s: int, p: int, d: int, mode: str) -> None:
     if not fits(min(H, W), k, s, p, d, mode, t("sp.where_image")):
         return
     gray = to_grayscale(image)
-    ours = conv_on_image(current_digest(), k, s, p, d, mode, gray)
-    st.markdown(t("sp.image_shapes", h=H, w=W, oh=ours.shape[0], ow=ours.shape[1], k=k))
+    before_png, after_png, (OH, OW) = conv_on_image(current_digest(), k, s, p, d, mode, gray)
+    st.markdown(t("sp.image_shapes", h=H, w=W, oh=OH, ow=OW, k=k))
     # Column widths in proportion to the two widths: both pictures fill their column, so they share one scale
     # and a smaller output really looks smaller, on any screen.
-    before, after = st.columns([W, ours.shape[1]])
+    before, after = st.columns([W, OW])
     with before:
-        show_map(gray, t("sp.input_caption", h=H, w=W), signed=False, colorbar=False, min_side=1,
-                 vmin=0.0, vmax=1.0, cmap="gray")
+        show_png(before_png, t("sp.input_caption", h=H, w=W))
     with after:
-        show_map(ours, t("sp.output_image_caption", h=ours.shape[0], w=ours.shape[1]), signed=False,
-                 colorbar=False, min_side=1, vmin=0.0, vmax=1.0, cmap="gray")
+        show_png(after_png, t("sp.output_image_caption", h=OH, w=OW))
     show_check(conv2d, gray[None, None], averaging(k), key=(current_digest(), k, s, p, d, mode), stride=s,
                padding=p, dilation=d, padding_mode=mode, label=t("sp.check_label"))
 
