@@ -20,6 +20,7 @@ HOME = Topic("home", ":material/home:")
 TOPICS = (
     Topic("learning", ":material/school:"),
     Topic("convolution", ":material/grid_on:"),
+    Topic("learn_kernel", ":material/model_training:"),
     Topic("stride_padding", ":material/open_with:"),
     Topic("channels", ":material/layers:"),
     Topic("receptive_field", ":material/center_focus_strong:"),

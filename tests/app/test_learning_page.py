@@ -71,6 +71,7 @@ def test_a_learning_rate_that_breaks_training_is_reported_not_crashed():
     at.select_slider(key="ln_train_lr").set_value(3.0).run()
     at.slider(key="ln_epochs").set_value(2).run()
     assert not at.exception
+    assert at.session_state.ln_train_lr == 3.0  # 3.0 travels through the address bar as "3" and must come back
     shown = texts(at)
     assert "Traceback" not in shown and "nan" not in shown.lower()
     # Either the loss blew up (a warning that says so and names the learning rate) or the run ended stuck.
