@@ -48,6 +48,8 @@ def test_both_languages_have_the_same_steps_try_blocks_and_answers(topic):
 @pytest.mark.parametrize("topic", TOPICS)
 def test_try_blocks_only_set_widgets_the_page_declares(topic):
     page_source = (PAGES / f"{topic}.py").read_text(encoding="utf-8")
+    if "PAGE = Page(" in page_source:
+        pytest.skip("a scaffolded page: tests/unit/test_page_scaffold.py checks its try blocks against its controls")
     lesson, _ = structure(topic, "en")
     for step in lesson.steps:
         for part in step.parts:
