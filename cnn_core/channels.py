@@ -190,10 +190,11 @@ def pointwise_conv(input, weight, bias=None) -> np.ndarray:
         raise ChannelError(f"A 1×1 kernel bank must be (C_out, C_in, 1, 1) with C_in = {X.shape[-3]} here, "
                            f"got {np.shape(weight)}.", reason="kernel_channels", channels=X.shape[-3],
                            shape=tuple(np.shape(weight)))
-    Y = np.einsum("oc,...chw->...ohw", W, X)  # y[:, i, j] = W @ x[:, i, j] at every pixel (i, j)
+    *batch, C, H, Wd = X.shape
+    Y = np.matmul(W, X.reshape(*batch, C, H * Wd))  # y[:, i, j] = W @ x[:, i, j] at every pixel, as one product
     if bias is not None:
-        Y = Y + np.asarray(bias, dtype=np.float32)[:, None, None]
-    return Y.astype(np.float32)
+        Y += np.asarray(bias, dtype=np.float32)[:, None]
+    return Y.reshape(*batch, W.shape[0], H, Wd)
 
 
 def gray_weight() -> np.ndarray:

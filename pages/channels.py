@@ -31,7 +31,7 @@ from cnn_core.channels import (
 )
 from cnn_core.conv import conv2d
 from cnn_core.errors import CnnError
-from cnn_core.render import format_number, to_png
+from cnn_core.render import format_number, to_png, value_range
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Number, Page, Slider
@@ -92,7 +92,7 @@ def sum_pictures(digest: str, kernel: bytes, bias: float, _X: np.ndarray) -> dic
     """Every picture of the channel sum as PNG: inputs, per-channel maps (one shared scale), sum, output."""
     K = np.frombuffer(kernel, dtype=np.float32).reshape(3, 3, 3)
     result = channel_sum(_X, K, bias, padding=1)
-    shared = float(np.abs(result.per_channel).max()) or 1.0
+    shared = value_range(result.per_channel, signed=True)[1]  # one scale for the three terms of the sum
     inputs = [map_png(_X[c], signed=False, vmin=0.0, vmax=1.0, cmap="gray", min_side=1, max_width=320)[0]
               for c in range(3)]
     maps = [map_png(result.per_channel[c], signed=True, vmin=-shared, vmax=shared, min_side=1, max_width=320)
@@ -179,8 +179,9 @@ def layer_cost(page: Page) -> None:
         show_problem(error)
         return
     standard, grouped, depthwise, separable = rows
+    total = f"{grouped.parameters:,}".replace(",", "{,}")  # a thousands comma, not a KaTeX spacing comma
     st.latex(rf"C_\text{{out}}\left(\frac{{C_\text{{in}}}}{{g}}\,k^2 + 1\right) = {cout}\left(\frac{{{cin}}}{{{groups}}}"
-             rf"\cdot {k}^2 + 1\right) = {grouped.parameters:,}".replace(",", r"{,}"))
+             rf"\cdot {k}^2 + 1\right) = {total}")
     table = pd.DataFrame({
         t("channels.col_layer"): [t(f"channels.row_{row.name}", g=groups, c=cin) for row in rows],
         t("channels.col_params"): [f"{row.parameters:,}" for row in rows],

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from cnn_core.channels import rgb_planes
-from cnn_core.render import format_number
+from cnn_core.render import format_number, value_range
 from cnn_core.resnet import basic_block, basic_block_steps, block_parameters, demo_block, shortcut_parameters
 from cnn_core.resnet_train import block_receptive_field, degradation, gradient_profile, make_net, parameter_count
 from cnn_core.train import TrainError
@@ -146,7 +146,7 @@ def block_pictures(digest: str, shortcut: str, scale: float, channel: int, _X: n
     steps = basic_block_steps(_X, **block_weights(digest, shortcut, scale, _X))
     C_out = steps.output.shape[0]
     c = min(channel, C_out - 1)
-    shared = float(max(np.abs(a[c]).max() for a in (steps.shortcut, steps.residual, steps.sum))) or 1.0
+    shared = value_range(np.stack([a[c] for a in (steps.shortcut, steps.residual, steps.sum)]), signed=True)[1]
     picture = lambda a: map_png(a[c], signed=True, vmin=-shared, vmax=shared, min_side=1, max_width=300)  # noqa: E731
     return dict(x=map_png(_X[min(c, 2)], signed=False, vmin=0.0, vmax=1.0, cmap="gray", min_side=1,
                           max_width=300)[0],
