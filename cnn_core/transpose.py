@@ -161,7 +161,22 @@ def conv_transpose2d_naive(input, weight, bias=None, stride=1, padding=0, output
                         top, left = i * sh, j * sw
                         Y[n, first_out + o, top : top + dh * (kh - 1) + 1 : dh, left : left + dw * (kw - 1) + 1 : dw] \
                             += S.X[n, c, i, j] * K
-    return _finish(S, Y)
+    S = _setup(input, weight, bias, stride, padding, output_padding, groups, dilation, np.float32)
+    N, C, H, Wd = S.X.shape
+    g, (in_per_group, out_per_group, kh, kw) = S.groups, (C // S.groups, *S.W.shape[1:])
+    (sh, sw), (dh, dw) = S.stride, S.dilation
+    Xg = S.X.reshape(N, g, in_per_group, H * Wd)  # (N, g, C/g, H·W): every group at once
+    # Kᵀ per group, taps first, so that each tap's block of columns is contiguous for the additions below.
+    Kg = S.W.reshape(g, in_per_group, out_per_group, kh, kw).transpose(0, 3, 4, 2, 1)  # (g, kh, kw, O/g, C/g)
+    cols = np.matmul(Kg.reshape(g, -1, in_per_group), Xg)  # (N, g, kh·kw·O/g, H·W): a scaled kernel per value
+    cols = cols.reshape(N, g, kh, kw, out_per_group, H, Wd)
+    canvas = _canvas(S)
+    Y = canvas.reshape(N, g, out_per_group, *canvas.shape[2:])  # a view: adding into Y fills the canvas
+    for a in range(kh):  # col2im: tap (a, b) of every copy lands on a strided grid of the output
+        for b in range(kw):
+            top, left = a * dh, b * dw
+            Y[..., top : top + sh * (H - 1) + 1 : sh, left : left + sw * (Wd - 1) + 1 : sw] += cols[:, :, a, b]
+    return _finish(S, canvas)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -193,7 +208,22 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             for b in range(kw):
                 top, left = a * dh, b * dw
                 Yg[:, :, top : top + sh * (H - 1) + 1 : sh, left : left + sw * (Wd - 1) + 1 : sw] += cols[:, a, b]
-    return _finish(S, Y)
+    S = _setup(input, weight, bias, stride, padding, output_padding, groups, dilation, np.float32)
+    N, C, H, Wd = S.X.shape
+    g, (in_per_group, out_per_group, kh, kw) = S.groups, (C // S.groups, *S.W.shape[1:])
+    (sh, sw), (dh, dw) = S.stride, S.dilation
+    Xg = S.X.reshape(N, g, in_per_group, H * Wd)  # (N, g, C/g, H·W): every group at once
+    # Kᵀ per group, taps first, so that each tap's block of columns is contiguous for the additions below.
+    Kg = S.W.reshape(g, in_per_group, out_per_group, kh, kw).transpose(0, 3, 4, 2, 1)  # (g, kh, kw, O/g, C/g)
+    cols = np.matmul(Kg.reshape(g, -1, in_per_group), Xg)  # (N, g, kh·kw·O/g, H·W): a scaled kernel per value
+    cols = cols.reshape(N, g, kh, kw, out_per_group, H, Wd)
+    canvas = _canvas(S)
+    Y = canvas.reshape(N, g, out_per_group, *canvas.shape[2:])  # a view: adding into Y fills the canvas
+    for a in range(kh):  # col2im: tap (a, b) of every copy lands on a strided grid of the output
+        for b in range(kw):
+            top, left = a * dh, b * dw
+            Y[..., top : top + sh * (H - 1) + 1 : sh, left : left + sw * (Wd - 1) + 1 : sw] += cols[:, :, a, b]
+    return _finish(S, canvas)
 
 
 # ---------------------------------------------------------------------------------------------------------------
