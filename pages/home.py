@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.catalog import TOPICS
+from ui.catalog import GLOSSARY, TOPICS
 from ui.shell import ensure_app_shell
 from ui.strings import LESSONS_DIR, current_language, t
 
@@ -15,3 +15,4 @@ for number, topic in enumerate(TOPICS):
     with columns[number % 3].container(border=True, height="stretch"):
         st.page_link(topic.path, label=f"{number + 1}. {t(f'nav.{topic.name}')}", icon=topic.icon)
         st.caption(t(f"home.about_{topic.name}"))
+st.page_link(GLOSSARY.path, label=t("nav.glossary"), icon=GLOSSARY.icon)

@@ -29,5 +29,7 @@ TOPICS = (
     Topic("activations", ":material/show_chart:"),
     Topic("whole_cnn", ":material/hub:"),
     Topic("resnet", ":material/alt_route:"),
+    Topic("regularization", ":material/healing:"),
 )
-PAGES = (HOME, *TOPICS)
+GLOSSARY = Topic("glossary", ":material/translate:")  # not a topic: no lesson, no experiment
+PAGES = (HOME, *TOPICS, GLOSSARY)
