@@ -151,22 +151,28 @@ def degradation(depth: int = 20, epochs: int = 4, lr: float = 0.05, seed: int = 
     """Train PlainNet(depth) and ResNet(depth) on the digits (cnn_core.digits) with cnn_core.train.fit: the same
     seed, so the same initial weights where they share layers and the same batches in the same order.
 
-    About 3 s each at depth 20 on one thread; time_limit (seconds per network) bounds it on a busy machine.
+    About 3 s each at depth 20 on one thread. time_limit (seconds) bounds the plain network's run on a busy
+    machine; the residual one then stops after as many mini-batches, so the two always get the same training.
     progress(fraction done) after every mini-batch. A diverging learning rate raises cnn_core.train.TrainError.
     """
     train_x, train_y, test_x, test_y = load_data()
-    total = 2 * epochs * -(-len(train_x) // BATCH)  # mini-batches of both runs
-    done = 0
+    budget = epochs * -(-len(train_x) // BATCH)  # mini-batches per run, until a time limit cuts the plain run
+    done, cut = 0, False
 
-    def report(epoch: int, batch: int, loss: float) -> None:
+    def step(epoch: int, batch: int, loss: float) -> bool:
         nonlocal done
         done += 1
-        progress(min(1.0, done / total))
+        if progress is not None:
+            progress(min(1.0, done / (2 * budget)))
+        return not (cut and done == 2 * budget)  # False stops the residual run where the plain run was cut
 
-    runs = [fit(make_net(depth, residual, seed, width), train_x, train_y, test_x, test_y, lr=lr, epochs=epochs,
-                batch_size=BATCH, seed=seed, time_limit=time_limit, on_batch=None if progress is None else report)
-            for residual in (False, True)]
-    return Degradation(depth, *runs)
+    plain = fit(make_net(depth, False, seed, width), train_x, train_y, test_x, test_y, lr=lr, epochs=epochs,
+                batch_size=BATCH, seed=seed, time_limit=time_limit, on_batch=step)
+    budget = done = len(plain.batch_loss)
+    cut = plain.stopped != "done"
+    residual = fit(make_net(depth, True, seed, width), train_x, train_y, test_x, test_y, lr=lr, epochs=epochs,
+                   batch_size=BATCH, seed=seed, on_batch=step)
+    return Degradation(depth, plain, residual)
 
 
 def gradient_norms(model: StackNet, X: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cnn_core.batch import batch_grid_png
 from cnn_core.channels import (
     RGB_KERNELS,
     RGB_TO_GRAY,
@@ -203,12 +204,17 @@ def gray_pictures(digest: str, _X: np.ndarray) -> tuple[bytes, bytes, tuple]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def reduction_pictures(digest: str, kept: int, _X: np.ndarray) -> tuple[list, list, float]:
-    maps = feature_bank(_X)  # (16, h, w)
+def reduction_pictures(digest: str, kept: int, _X: np.ndarray) -> tuple[bytes, list, float]:
+    """The 16 maps as one grid (rows: copy, blur, Sobel x, Sobel y; columns: R, G, B, gray), the r reduced maps
+    in rows of up to 8 (one shared scale), and the share of variance they keep."""
+    maps = feature_bank(_X)  # (16, h, w), ordered kernel by kernel, source by source
     reduction = pca_reduction(maps, kept)
-    reduced = pointwise_conv(maps, reduction.weight, reduction.bias)
-    bank = [map_png(m, signed=False, min_side=1, max_width=96)[0] for m in maps]
-    return bank, [map_png(m, signed=True, min_side=1, max_width=160)[0] for m in reduced], reduction.kept_variance
+    reduced = pointwise_conv(maps, reduction.weight, reduction.bias)  # (r, h, w)
+    bank, _ = batch_grid_png(maps.reshape(4, 4, *maps.shape[1:]).transpose(1, 0, 2, 3), cell=120, gap=3)
+    scale = value_range(reduced, signed=True)[1]
+    rows = [batch_grid_png(reduced[start:start + 8, None], cell=120, gap=3, signed=True, vmin=-scale, vmax=scale)[0]
+            for start in range(0, kept, 8)]
+    return bank, rows, reduction.kept_variance
 
 
 @st.fragment
@@ -231,13 +237,12 @@ def one_by_one(page: Page) -> None:
     kept = page.draw("ch_reduce")
     bank, reduced, share = reduction_pictures(current_digest(), kept, X_small)
     st.markdown(t("channels.bank_intro"))
-    for row in range(2):
-        for column, png in zip(st.columns(8), bank[row * 8:(row + 1) * 8], strict=False):
-            column.image(png, output_format="PNG")
+    left, _ = st.columns([3, 2])
+    with left:
+        show_png(bank, t("channels.bank_caption"))
     st.markdown(t("channels.reduced_intro", r=kept, share=f"{share:.1%}"))
-    for start in range(0, kept, 8):
-        for column, png in zip(st.columns(8), reduced[start:start + 8], strict=False):
-            column.image(png, output_format="PNG")
+    for png in reduced:
+        show_png(png, width="content")
     side = X_small.shape[1:]
     cost = bottleneck(16, kept, 16, 3, side)
     st.markdown(t("channels.bottleneck", h=side[0], w=side[1], r=kept,

@@ -33,7 +33,8 @@ TRAIN_DEPTHS = (8, 14, 20, 26, 32)
 GRAD_DEPTHS = (20, 32, 44, 56)
 WORK_SIDE = 160  # the block runs on the picture resized to this longer side
 TIME_LIMIT = 8.0  # seconds of training per network per click: a student waits at most about twice this
-PLAIN, RESIDUAL = "#e45756", "#4c78a8"
+COLOURS = {"field": "net", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+           "scale": {"range": ["#e45756", "#4c78a8"]}}  # plain red, residual blue, on every chart
 
 PAGE = Page("resnet", controls=(
     Choice("rn_depth", "resnet.depth", TRAIN_DEPTHS, default=20, style="select_slider"),
@@ -44,7 +45,7 @@ PAGE = Page("resnet", controls=(
     Choice("rn_grad_depth", "resnet.grad_depth", GRAD_DEPTHS, default=56, style="select_slider"),
 ), code=(basic_block_steps, degradation), live_answers={
     "rn_blocks": lambda: (st.session_state.rn_depth - 2) // 2,
-    "rn_shortcut_params": lambda: shortcut_parameters(3, block_shape()[0], st.session_state.rn_shortcut == "projection"),
+    "rn_shortcut_params": lambda: shortcut_parameters(3, block_shape()[0], block_shape()[1] == 2),
 })
 
 
@@ -77,8 +78,7 @@ def loss_chart(result) -> dict:
     return {"data": {"values": rows}, "mark": {"type": "line"}, "height": 260,
             "encoding": {"x": {"field": "step", "type": "quantitative", "title": t("resnet.axis_step")},
                          "y": {"field": "loss", "type": "quantitative", "title": t("resnet.axis_loss")},
-                         "color": {"field": "net", "type": "nominal", "title": None,
-                                   "scale": {"range": [PLAIN, RESIDUAL]}}}}
+                         "color": COLOURS}}
 
 
 def train_now(depth: int, progress) -> None:
@@ -120,6 +120,8 @@ def show_degradation(page: Page) -> None:
                       help=t("resnet.final_help"))
         column.caption(t("resnet.accuracy", acc=f"{history.train_acc[-1]:.0%}", seconds=f"{history.seconds:.1f}",
                          steps=len(history.batch_loss)))
+    if result.plain.stopped == "time":
+        st.caption(t("resnet.time_cut", steps=len(result.plain.batch_loss), seconds=f"{TIME_LIMIT:g}"))
     verdict = "worse" if result.plain_loss > result.residual_loss else "not_worse"
     st.markdown(t(f"resnet.verdict_{verdict}", plain=f"{result.plain_loss:.3f}",
                   residual=f"{result.residual_loss:.3f}"))
@@ -205,8 +207,7 @@ def show_gradients(page: Page) -> None:
                         "encoding": {"x": {"field": "layer", "type": "quantitative", "title": t("resnet.axis_layer")},
                                      "y": {"field": "norm", "type": "quantitative", "scale": {"type": "log"},
                                            "title": t("resnet.axis_norm")},
-                                     "color": {"field": "net", "type": "nominal", "title": None,
-                                               "scale": {"range": [PLAIN, RESIDUAL]}}}}, width="stretch")
+                                     "color": COLOURS}}, width="stretch")
     st.markdown(t("resnet.gradient_spread", depth=depth, plain=f"{result.plain_spread:,.0f}",
                   residual=f"{result.residual_spread:,.1f}"))
 

@@ -15,8 +15,8 @@ def test_defaults_show_one_map_from_three_channels_and_pass_the_torch_check(lang
     assert len(at.success) >= 2 and not at.warning and not at.error  # channel sum and RGB → gray vs PyTorch
     table = at.dataframe[0].value
     assert "1,792" in table.iloc[0].tolist()  # the typical first layer, 3 → 64 with 3×3 kernels
-    # 3 images + 3 kernels + 3 maps + sum + output, the stack, RGB/gray, 16 bank maps, 4 reduced maps
-    assert len(at.get("image")) >= 11 + 4 + 2 + 16 + 4
+    # 3 channels + 3 kernel slices + 3 maps + sum + output, 4 stacked maps, RGB/weights/gray, the bank, the reduced
+    assert len(at.get("image")) >= 11 + 4 + 3 + 1 + 1
 
 
 def test_the_layer_cost_follows_the_students_numbers_and_explains_bad_groups():

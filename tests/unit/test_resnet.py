@@ -184,6 +184,12 @@ def test_degradation_is_reproducible():
     assert np.abs(np.subtract(c.plain.batch_loss, a.plain.batch_loss)).max() > 1e-3  # another seed, another run
 
 
+def test_a_time_limit_cuts_both_runs_at_the_same_step():
+    result = degradation(depth=6, epochs=2, time_limit=0.2)
+    assert result.plain.stopped == "time"
+    assert len(result.residual.batch_loss) == len(result.plain.batch_loss) < 2 * 23
+
+
 def test_same_seed_same_shared_weights():
     plain, residual = make_net(8, False, seed=3), make_net(8, True, seed=3)
     for p, r in zip(plain.parameters(), residual.parameters(), strict=True):
