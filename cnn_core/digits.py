@@ -250,7 +250,7 @@ def tile_maps(maps: np.ndarray, scale: int, columns: int | None = None, gap: int
     """
     A = np.asarray(maps, dtype=np.float32)
     C, H, W = A.shape
-    columns = columns or C
+    columns = min(columns or C, C)  # fewer maps than columns: one row, no empty cells
     rows = -(-C // columns)
     signed = bool(A.min() < 0)
     lo, hi = value_range(A, signed)

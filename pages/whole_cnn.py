@@ -57,13 +57,13 @@ PAGE = Page("whole_cnn", controls=(
 
 
 @st.cache_resource(show_spinner=False)
+def committed() -> dict:
+    """Loaded once per server: the data, the trained network's weights, its layer table."""
+    return dict(data=digits.load_data(), weights=digits.weights(digits.load_model()), table=digits.layer_table())
+
+
 def data() -> tuple[np.ndarray, ...]:
-    return digits.load_data()
-
-
-@st.cache_resource(show_spinner=False)
-def committed() -> dict[str, np.ndarray]:
-    return digits.weights(digits.load_model())
+    return committed()["data"]
 
 
 def network() -> tuple[str, dict[str, np.ndarray]]:
@@ -71,7 +71,7 @@ def network() -> tuple[str, dict[str, np.ndarray]]:
     yours = st.session_state.get("wc_yours")
     if st.session_state.wc_net == "yours" and yours and yours.get("weights"):
         return f"yours{yours['run']}", yours["weights"]
-    return "trained", committed()
+    return "trained", committed()["weights"]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -83,16 +83,17 @@ def layer_pictures(net_id: str, input_id: str, _x: np.ndarray, _w: dict) -> tupl
         shapes[name] = A.shape[1:]
         maps = A[0] if A.ndim == 4 else A[0].reshape(1, 1, -1)  # a vector is shown as one long strip
         side = maps.shape[-1] if A.ndim == 4 else 0
-        pngs[name] = to_png(digits.tile_maps(maps, SCALES.get(side, 9 if maps.shape[-1] == 64 else 40), columns=8))
+        pngs[name] = to_png(digits.tile_maps(maps, SCALES.get(side, 12 if maps.shape[-1] == 64 else 40), columns=8))
     return pngs, shapes, softmax(steps[-1][1], dim=1)[0]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def evaluation(net_id: str, _w: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Confusion matrix on the held-out split, and the mistakes (indices, answers)."""
+def evaluation(net_id: str, _w: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Confusion matrix on the held-out split, the mistakes (indices, answers), conv1's likeness to hand-made."""
     answers = digits.predict(data()[2], _w).argmax(axis=1)
     wrong = np.flatnonzero(answers != data()[3])
-    return digits.confusion_matrix(data()[3], answers), wrong, answers
+    hand = {name: k for name, k in KERNELS.items() if k.shape == (3, 3) and name != "identity"}
+    return digits.confusion_matrix(data()[3], answers), wrong, answers, digits.kernel_likeness(_w["conv1.weight"], hand)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -107,10 +108,6 @@ def next_mistake() -> None:
         PAGE.set(wc_source="held_out", wc_index=int(later[0] if len(later) else wrong[0]))
 
 
-def remember_drawing() -> None:
-    st.session_state.wc_drawing = (st.session_state.get("wc_canvas") or {}).get("png")
-
-
 def choose_input(page: Page) -> tuple[str, np.ndarray | None, int | None]:
     """(cache id, the network's input (1, 1, 8, 8) or None, the true label if known), with the reduction shown."""
     source = page.draw("wc_source")
@@ -123,7 +120,8 @@ def choose_input(page: Page) -> tuple[str, np.ndarray | None, int | None]:
         pad, steps = st.columns([1, 2])
         with pad:
             drawn = draw_canvas("wc_canvas", t("whole_cnn.draw_hint"), t("whole_cnn.clear"),
-                                st.session_state.get("wc_drawing"), on_change=remember_drawing)
+                                st.session_state.get("wc_drawing"), on_change=lambda: st.session_state.update(
+                                    wc_drawing=(st.session_state.get("wc_canvas") or {}).get("png")))
         png = decode_png(drawn or st.session_state.get("wc_drawing"))
         if png is None:
             steps.info(t("whole_cnn.draw_first"))
@@ -167,11 +165,11 @@ def show_forward(page: Page, net_id: str, w: dict, input_id: str, x: np.ndarray,
         if name == "pool2":
             st.caption(t("whole_cnn.flatten_note"))
     show_probabilities(p)
-    show_map_detail(page, w, x)
+    show_map_detail(page, net_id, w, input_id, x)
     show_check(digits.logits, x, w, key=(net_id, input_id), label=t("whole_cnn.check_label"))
 
 
-def show_map_detail(page: Page, w: dict, x: np.ndarray) -> None:
+def show_map_detail(page: Page, net_id: str, w: dict, input_id: str, x: np.ndarray) -> None:
     """One map, large with its numbers, beside the kernel that made it (conv1's or conv2's of that channel)."""
     st.subheader(t("whole_cnn.detail_title"))
     left, right = st.columns(2)
@@ -182,8 +180,10 @@ def show_map_detail(page: Page, w: dict, x: np.ndarray) -> None:
     K = w[f"{conv}.weight"][channel]  # (C_in, 3, 3): the kernel whose map this channel is
     shown, kernel = st.columns(2)
     with shown:
-        show_matrix(A[channel], decimals=1, cell_inches=0.42 if A.shape[-1] == 8 else 0.6)
-        st.caption(t("whole_cnn.detail_map", layer=layer, channel=channel))
+        show_png(picture_png(f"{input_id}{net_id}{layer}{channel}", A[channel][None], 240 // A.shape[-1]),
+                 width="content")  # a PNG, not a numbered figure: a new input must cost milliseconds
+        st.caption(t("whole_cnn.detail_map", layer=layer, channel=channel, lo=f"{A[channel].min():.2f}",
+                     hi=f"{A[channel].max():.2f}"))
     with kernel:
         if K.shape[0] == 1:
             show_matrix(K[0], decimals=2, signed=True, cell_inches=0.6)
@@ -192,12 +192,11 @@ def show_map_detail(page: Page, w: dict, x: np.ndarray) -> None:
         st.caption(t(f"whole_cnn.detail_{conv}", channel=channel, inputs=K.shape[0]))
 
 
-def show_kernels(w: dict) -> None:
+def show_kernels(net_id: str, w: dict) -> None:
     st.subheader(t("whole_cnn.kernels_title"))
     K = w["conv1.weight"]  # (8, 1, 3, 3)
-    hand = {name: k for name, k in KERNELS.items() if k.shape == (3, 3) and name != "identity"}
     columns = st.columns(len(K))
-    for c, (column, (name, cos)) in enumerate(zip(columns, digits.kernel_likeness(K, hand), strict=True)):
+    for c, (column, (name, cos)) in enumerate(zip(columns, evaluation(net_id, w)[3], strict=True)):
         with column:
             show_matrix(K[c, 0], decimals=1, signed=True, cell_inches=0.32)
             st.caption(t("whole_cnn.kernel_like", c=c, name=t(f"kernels.{name}_name"), cos=f"{cos:+.2f}"))
@@ -254,7 +253,7 @@ def show_training(page: Page) -> None:
 
 
 def show_evaluation(net_id: str, w: dict) -> None:
-    matrix, wrong, answers = evaluation(net_id, w)
+    matrix, wrong, answers, _ = evaluation(net_id, w)
     st.subheader(t("whole_cnn.confusion_title"))
     st.markdown(t("whole_cnn.confusion_intro", acc=f"{1 - len(wrong) / len(answers):.1%}", wrong=len(wrong),
                   n=len(answers)))
@@ -285,13 +284,13 @@ def experiment(page: Page) -> None:
     if st.session_state.pop("wc_show_yours", False):  # before the radio is drawn, so it may still be set
         st.session_state.wc_net = "yours"
     st.subheader(t("whole_cnn.table_title"))
-    show_layer_table(digits.layer_table(), (1, 8, 8))
+    show_layer_table(committed()["table"], (1, 8, 8))
     page.draw("wc_net")
     if st.session_state.wc_net == "yours" and not (st.session_state.get("wc_yours") or {}).get("weights"):
         st.info(t("whole_cnn.no_yours"))
     net_id, w = network()
     inspect_panel(page)
-    show_kernels(w)
+    show_kernels(net_id, w)
     show_training(page)
     show_evaluation(net_id, w)
 

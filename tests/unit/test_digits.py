@@ -241,6 +241,8 @@ def test_tile_maps_places_every_channel_at_its_scale():
     bright = picture[10 + 4:10 + 8, 8:12]  # channel 3 = row 1, column 0; its pixel (1, 2) is a 4 × 4 square
     assert (bright == bright[0, 0]).all() and not np.array_equal(bright[0, 0], picture[10, 0])
     assert (picture[8:10] == 255).all()  # the white gap between the rows
+    strip = tile_maps(np.arange(10, dtype=np.float32).reshape(1, 1, 10), scale=5, columns=8)
+    assert strip.shape == (5, 50, 3)  # one map: no room left for the seven missing ones
 
 
 def test_confusion_matrix_hand_example():
