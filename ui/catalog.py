@@ -23,13 +23,12 @@ TOPICS = (
     Topic("learn_kernel", ":material/model_training:"),
     Topic("stride_padding", ":material/open_with:"),
     Topic("channels", ":material/layers:"),
-    Topic("receptive_field", ":material/center_focus_strong:"),
     Topic("pooling", ":material/compress:"),
-    Topic("batch_norm", ":material/equalizer:"),
+    Topic("receptive_field", ":material/center_focus_strong:"),
     Topic("activations", ":material/show_chart:"),
+    Topic("batch_norm", ":material/equalizer:"),
     Topic("whole_cnn", ":material/hub:"),
     Topic("resnet", ":material/alt_route:"),
-    Topic("regularization", ":material/healing:"),
 )
 GLOSSARY = Topic("glossary", ":material/translate:")  # not a topic: no lesson, no experiment
 PAGES = (HOME, *TOPICS, GLOSSARY)
