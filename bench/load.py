@@ -153,8 +153,9 @@ class Student:
         self.connected = asyncio.Event()
         self.dropped_at = 0.0
         self.recoveries: list[float] = []  # seconds from a dropped websocket to a finished run on the new one
+        self.reconnected_after: list[float] = []  # seconds from a dropped websocket to the new one being open
         self.moved_at: list[float] = []  # when each successful move finished
-        self.failed_moves = 0
+        self.errors: list[tuple[float, str]] = []  # (when, what) for each failed move
 
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.http.cookies if c.name == name), None)
@@ -208,7 +209,8 @@ class Student:
         except ConnectionClosed:
             pass
         self.connected.clear()
-        self.dropped_at = time.perf_counter()
+        if self.reconnect:  # not when we close it ourselves
+            self.dropped_at = time.perf_counter()
         if self.run and not self.run.done.done():
             self.run.done.set_exception(ConnectionError("the websocket closed during a script run"))
         if self.reconnect:
@@ -226,6 +228,7 @@ class Student:
         else:
             return
         self.reconnects += 1
+        self.reconnected_after.append(time.perf_counter() - self.dropped_at)
         # The browser reruns at once, sending the widget values it holds (here: the slider this student moved).
         states = [WidgetState(id=wid, double_array_value={"data": [v]}) for wid, v in self.values.items()]
 
@@ -276,7 +279,9 @@ class Student:
                 if image.url.startswith("/media/") and image.url not in self.fetched:
                     self.fetched.add(image.url)
                     self.run.media_urls.append(image.url)
-                    self.run.media.append(asyncio.get_running_loop().create_task(self._fetch_media(image.url)))
+                    task = asyncio.get_running_loop().create_task(self._fetch_media(image.url))
+                    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # seen by rerun(), if awaited
+                    self.run.media.append(task)
         widget_id = getattr(proto, "id", "") if kind != "imgs" else ""
         if widget_id.startswith("$$ID-"):
             widget = Widget(widget_id, kind, proto, fragment_id)
@@ -408,7 +413,7 @@ async def run_class(args, n: int, pids: list[int], during=None) -> dict:
                 student.moved_at.append(time.perf_counter())
             except Exception as error:
                 errors.append(f"move: {type(error).__name__}: {error}")
-                student.failed_moves += 1
+                student.errors.append((time.perf_counter(), f"{type(error).__name__}: {error}"))
             next_move += args.interval
             await asyncio.sleep(max(0.0, next_move - time.perf_counter()))
 

@@ -7,7 +7,8 @@
 # Settings (environment): PORT (nginx, 8080), APP_PORT (first app process, 8701; the others follow),
 # CACHE_SIZE (st.cache_data budget per process, 256mb), SESSION_TTL (seconds a closed tab's session is kept, 30),
 # RUN_DIR (nginx config, logs and pid files; default /tmp/cnnlab-serve-$PORT).
-# A process that dies is restarted; one that stops answering /_stcore/health for 30 s is killed and restarted.
+# A process that dies is restarted; one that has not answered /_stcore/health for 2 minutes is killed and restarted
+# (a busy process answers late, and killing it would cost all its students their sessions, so the bar is high).
 # Its students are moved to a live process by nginx at once (their session restarts there; see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,11 +37,11 @@ rm -f "$RUN_DIR"/app-*.pid "$RUN_DIR/stopping"
 PORTS=()
 for ((i = 0; i < N; i++)); do PORTS+=($((APP_PORT + i))); done
 
-healthy() {  # GET /_stcore/health on 127.0.0.1:$1 within 5 s, in plain bash (no curl needed)
+healthy() {  # GET /_stcore/health on 127.0.0.1:$1 within ${2:-5} s, in plain bash (no curl needed)
   local line
   { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
   printf 'GET /_stcore/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-  read -r -t 5 line <&3 || line=""
+  read -r -t "${2:-5}" line <&3 || line=""
   exec 3<&- 3>&-
   [[ $line == *" 200 "* ]]
 }
@@ -64,9 +65,9 @@ watch_health() {  # active check beside nginx's passive one: a process that hang
   while [ ! -e "$RUN_DIR/stopping" ]; do
     sleep 10
     for port in "${PORTS[@]}"; do
-      if healthy "$port"; then misses[$port]=0; else misses[$port]=$(( ${misses[$port]:-0} + 1 )); fi
-      if [ "${misses[$port]}" -ge 3 ] && [ -e "$RUN_DIR/app-$port.pid" ]; then
-        echo "$(date '+%T') app on :$port failed 3 health checks; killing it" >>"$RUN_DIR/serve.log"
+      if healthy "$port" 10; then misses[$port]=0; else misses[$port]=$(( ${misses[$port]:-0} + 1 )); fi
+      if [ "${misses[$port]}" -ge 6 ] && [ -e "$RUN_DIR/app-$port.pid" ]; then  # 6 × (10 s wait + 10 s sleep)
+        echo "$(date '+%T') app on :$port has not answered /_stcore/health for 2 minutes; killing it" >>"$RUN_DIR/serve.log"
         kill -9 "$(cat "$RUN_DIR/app-$port.pid")" 2>/dev/null || true
         misses[$port]=0
       fi
@@ -104,6 +105,7 @@ IFS=,; .venv/bin/python deploy/render_nginx.py --ports "${PORTS[*]}" --listen "$
 "$NGINX" -t -q -p "$RUN_DIR" -e "$RUN_DIR/nginx-error.log" -c "$RUN_DIR/nginx.conf"
 "$NGINX" -p "$RUN_DIR" -e "$RUN_DIR/nginx-error.log" -c "$RUN_DIR/nginx.conf" -g "daemon off;" &
 NGINX_PID=$!
+for _ in $(seq 40); do healthy "$PORT" && break; sleep 0.25; done  # nginx is up and reaches an app process
 ADDRESS=$(hostname -I 2>/dev/null | awk '{print $1}' || true)
 echo "CNN Lab for a class: open http://${ADDRESS:-localhost}:$PORT ($N processes; logs in $RUN_DIR; Ctrl+C stops)."
 wait "$NGINX_PID"
