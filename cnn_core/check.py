@@ -27,7 +27,9 @@ from cnn_core import (
     resnet,
     rf_effective,
     rf_network,
+    transpose,
 )
+from cnn_core.dropout import dropout as dropout_op  # the package exports the function under the module's name
 
 TOLERANCE = 1e-4  # float32 sums of a few hundred terms agree to about 1e-6; 1e-4 leaves room, a bug is far above
 
@@ -153,6 +155,9 @@ TWINS: dict[Callable, Callable] = {
     rf_network.feature_maps: rf_effective.feature_maps_torch,
     # A whole CNN: our numpy forward pass against the trained torch model.
     digits.logits: digits.torch_logits,
+    # Dropout (comparable in evaluation mode, where no random mask is drawn) and transposed convolution.
+    dropout_op: lambda input, p=0.5, training=True, rng=None: F.dropout(input, p, training),
+    transpose.conv_transpose2d: F.conv_transpose2d,
 }
 
 

@@ -29,6 +29,7 @@ TOPICS = (
     Topic("batch_norm", ":material/equalizer:"),
     Topic("whole_cnn", ":material/hub:"),
     Topic("resnet", ":material/alt_route:"),
+    Topic("regularization", ":material/healing:"),
 )
 GLOSSARY = Topic("glossary", ":material/translate:")  # not a topic: no lesson, no experiment
 PAGES = (HOME, *TOPICS, GLOSSARY)
