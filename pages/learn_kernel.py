@@ -163,7 +163,7 @@ def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
         st.caption(t("learn_kernel.kernel_at", step=step))
         show_matrix(K, decimals=2)
     with picture:
-        show_map(K, t("learn_kernel.kernel_picture"), signed=True, colorbar=False, min_side=120)
+        show_map(K, t("learn_kernel.kernel_picture"), signed=True, colorbar=False, min_side=120, width=150)
     with truth:
         st.caption(t("learn_kernel.target_hidden" if hidden and step < last else "learn_kernel.target_kernel"))
         if hidden and step < last:
@@ -171,10 +171,11 @@ def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
         else:
             show_matrix(target, decimals=2)
     predicted, wanted, curve = st.columns(3)
+    scale = dict(signed=True, colorbar=False, vmin=-float(np.abs(Y).max()), vmax=float(np.abs(Y).max()))  # one scale
     with predicted:
-        show_map(correlate_valid(X, K), t("learn_kernel.y_hat_at", step=step), signed=True, colorbar=False)
+        show_map(correlate_valid(X, K), t("learn_kernel.y_hat_at", step=step), **scale)
     with wanted:
-        show_map(Y, t("learn_kernel.y_target"), signed=True, colorbar=False)
+        show_map(Y, t("learn_kernel.y_target"), **scale)
     with curve:
         lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
                for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True,
@@ -192,8 +193,7 @@ def show_gradient(X, Y, fit, key: tuple) -> None:
         show_map(dY, t("learn_kernel.grad_dY"), signed=True, colorbar=False)
     with kernel_grad:
         st.caption(t("learn_kernel.grad_dK"))
-        show_matrix(dK, decimals=4)
-        show_map(dK, signed=True, colorbar=False, min_side=96)
+        show_matrix(dK, decimals=4, signed=True)  # red > 0 > blue, as in the maps beside it
     st.latex(r"\frac{\partial L}{\partial K} = X \star \frac{\partial L}{\partial \hat Y}, \qquad "
              r"\frac{\partial L}{\partial \hat Y} = \frac{2}{M}(\hat Y - Y)")
     show_check(kernel_gradient, X, fit.kernels[0], Y, key=key, label=t("learn_kernel.check_gradient"))

@@ -74,15 +74,18 @@ PAGE = Page("learning", controls=(
 def image_shape() -> tuple[int, int, int]:
     return current_image().shape
 
-def bmatrix(M, decimals: int = 2) -> str:
-    """A matrix (a vector as a column) as LaTeX, numbers rounded for reading."""
-    M = np.atleast_1d(np.asarray(M, dtype=np.float64))
-    M = M[:, None] if M.ndim == 1 else M
-    def cell(v: float) -> str:
-        text = f"{v:.{decimals}f}".rstrip("0").rstrip(".")
-        return "0" if float(text) == 0 else text
 
-    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(cell(v) for v in row) for row in M) + r"\end{bmatrix}"
+def num(v: float, decimals: int) -> str:
+    """A number rounded for reading, without trailing zeros (and never "-0")."""
+    text = f"{v:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if float(text) == 0 else text
+
+
+def bmatrix(M, decimals: int = 2) -> str:
+    """A matrix (a vector as a column) as LaTeX."""
+    M = np.atleast_1d(np.asarray(M, dtype=np.float64))
+    rows = M[:, None] if M.ndim == 1 else M
+    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(num(v, decimals) for v in row) for row in rows) + r"\end{bmatrix}"
 
 
 def network():
@@ -90,13 +93,14 @@ def network():
     return tiny_net([s.ln_x1, s.ln_x2], s.ln_y, tiny_net_params(int(s.ln_seed)), s.ln_act)
 
 
-def lines(rows: list[dict], x_title: str, y_title: str, log_y: bool = False, height: int = 260) -> None:
+def lines(rows: list[dict], x_title: str, y_title: str, log_y: bool = False, height: int = 260,
+          colors: dict | None = None) -> None:
     """Curves drawn by the browser (axis titles and legend in the student's language)."""
     y = {"field": "y", "type": "quantitative", "title": y_title, **({"scale": {"type": "log"}} if log_y else {})}
     st.vega_lite_chart({"data": {"values": rows}, "mark": {"type": "line", "point": len(rows) < 80},
                         "encoding": {"x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y,
                                      "color": {"field": "series", "type": "nominal", "title": None,
-                                               "legend": {"orient": "top"}}},
+                                               "legend": {"orient": "top"}, **({"scale": colors} if colors else {})}},
                         "height": height}, width="stretch")
 
 
@@ -109,31 +113,31 @@ def show_network(page: Page) -> None:
         page.draw(key, column)
     r, p = network(), tiny_net_params(int(st.session_state.ln_seed))
     f = t(f"learning.fn_{st.session_state.ln_act}")
-    st.latex(rf"z = W_1 x + b_1 = {bmatrix(p['W1'])}{bmatrix(r.x)} + {bmatrix(p['b1'])} = {bmatrix(r.z1, 3)}")
-    st.latex(rf"h = {f}(z) = {bmatrix(r.h, 3)}, \qquad \hat y = W_2 h + b_2 = {bmatrix(p['W2'])}{bmatrix(r.h, 3)}"
-             rf" + {bmatrix(p['b2'])} = {r.y_hat:.4f}")
-    st.latex(rf"L = (\hat y - y)^2 = ({r.y_hat:.4f} - {r.y:.1f})^2 = {r.loss:.4f}")
+    for line in (rf"z = W_1 x + b_1 = {bmatrix(p['W1'])}{bmatrix(r.x)} + {bmatrix(p['b1'])} = {bmatrix(r.z1, 3)}",
+                 rf"h = {f}(z) = {bmatrix(r.h, 3)}",
+                 rf"\hat y = W_2 h + b_2 = {bmatrix(p['W2'])}{bmatrix(r.h, 3)} + {bmatrix(p['b2'])} = {r.y_hat:.4f}",
+                 rf"L = (\hat y - y)^2 = ({r.y_hat:.4f} - {r.y:.1f})^2 = {r.loss:.4f}"):
+        st.latex(line)  # one formula per line: each fits a phone's width
     st.subheader(t("learning.backward_title"))
-    g = r.grads
-    ours, theirs = st.columns([3, 2])
+    g, d = r.grads, (lambda v: rf"\frac{{\partial L}}{{\partial {v}}}")  # noqa: E731
+    dy = d(r"\hat y")
+    ours, theirs = st.columns(2)
     with ours:
-        st.latex(rf"\frac{{\partial L}}{{\partial \hat y}} = 2(\hat y - y) = {g['y_hat'][0]:.4f}")
-        st.latex(rf"\frac{{\partial L}}{{\partial W_2}} = \frac{{\partial L}}{{\partial \hat y}}\, h^\top = "
-                 rf"{bmatrix(g['W2'], 4)}, \quad \frac{{\partial L}}{{\partial b_2}} = {g['b2'][0]:.4f}")
-        st.latex(rf"\frac{{\partial L}}{{\partial h}} = W_2^\top \frac{{\partial L}}{{\partial \hat y}} = "
-                 rf"{bmatrix(g['h'], 4)}, \quad \frac{{\partial L}}{{\partial z}} = \frac{{\partial L}}{{\partial h}}"
-                 rf" \odot {f}'(z) = {bmatrix(g['z1'], 4)}")
-        st.latex(rf"\frac{{\partial L}}{{\partial W_1}} = \frac{{\partial L}}{{\partial z}}\, x^\top = "
-                 rf"{bmatrix(g['W1'], 4)}, \quad \frac{{\partial L}}{{\partial b_1}} = {bmatrix(g['b1'], 4)}")
+        for line in (rf"{dy} = 2(\hat y - y) = {g['y_hat'][0]:.4f}",
+                     rf"{d('W_2')} = {dy}\, h^\top = {bmatrix(g['W2'], 4)}",
+                     rf"{d('b_2')} = {dy} = {g['b2'][0]:.4f}",
+                     rf"{d('h')} = W_2^\top {dy} = {bmatrix(g['h'], 4)}",
+                     rf"{d('z')} = {d('h')} \odot {f}'(z) = {bmatrix(g['z1'], 4)}",
+                     rf"{d('W_1')} = {d('z')}\, x^\top = {bmatrix(g['W1'], 4)}",
+                     rf"{d('b_1')} = {d('z')} = {bmatrix(g['b1'], 4)}"):
+            st.latex(line)
     with theirs:
         from cnn_core.learn_torch import tiny_net_grads as autograd  # torch loads here, not when the page opens
-
         s = st.session_state
         args = ([s.ln_x1, s.ln_x2], s.ln_y, p["W1"], p["b1"], p["W2"], p["b2"])
         st.markdown(t("learning.autograd_title"))
-        torch_grads = [np.asarray(a) for a in autograd(*args, activation=s.ln_act)]
-        st.latex(r",\ ".join(rf"\frac{{\partial L}}{{\partial {name}}} = {bmatrix(value, 4)}"
-                             for name, value in zip(("W_1", "b_1", "W_2", "b_2"), torch_grads, strict=True)))
+        for name, value in zip(("W_1", "b_1", "W_2", "b_2"), autograd(*args, activation=s.ln_act), strict=True):
+            st.latex(rf"{d(name)} = {bmatrix(np.asarray(value), 4)}")
         show_check(tiny_net_grads, *args, activation=s.ln_act, key=(*args[:2], s.ln_seed, s.ln_act),
                    label=t("learning.check_backprop"))
 
@@ -164,9 +168,8 @@ def show_descent(page: Page) -> None:
     left, right = st.columns(2)
     w, b = page.draw("ln_w", left), page.draw("ln_b", right)
     y_hat = linear(LINE_X[:, None], [[w]], [b])[:, 0]
-    st.table({t("learning.col_x"): LINE_X.tolist(), t("learning.col_y"): LINE_Y.tolist(),
-              t("learning.col_yhat"): np.round(y_hat, 2).tolist(),
-              t("learning.col_sq"): np.round((y_hat - LINE_Y) ** 2, 3).tolist()})
+    columns = (("col_x", LINE_X, 1), ("col_y", LINE_Y, 1), ("col_yhat", y_hat, 2), ("col_sq", (y_hat - LINE_Y) ** 2, 3))
+    st.table({t(f"learning.{name}"): [num(v, d) for v in values] for name, values, d in columns})
     st.markdown(t("learning.mse", loss=f"{mse_loss(y_hat, LINE_Y):.3f}"))
     show_check(mse_loss, y_hat, LINE_Y, key=("line", w, b), label=t("learning.check_mse"))
     st.subheader(t("learning.descent_title"))
@@ -201,7 +204,6 @@ def training(shuffled: bool, epochs: int, batch: int, lr: float):
     runs, key = shared_runs(), (shuffled, epochs, batch, lr)
     if key not in runs:
         from cnn_core import train_digits
-
         bar = st.progress(0.0, text=t("learning.training_now"))
         try:
             run = train_digits(shuffled, epochs, batch, lr, time_limit=TIME_LIMIT,
@@ -234,7 +236,8 @@ def show_training(page: Page) -> None:
     for column, kind, title in ((loss, "loss", "learning.axis_loss"), (accuracy, "acc", "learning.axis_acc")):
         with column:
             lines([{"x": e + 1, "y": float(v), "series": series[side]} for side in series
-                   for e, v in enumerate(getattr(history, f"{side}_{kind}"))], t("learning.axis_epoch"), t(title))
+                   for e, v in enumerate(getattr(history, f"{side}_{kind}"))], t("learning.axis_epoch"), t(title),
+                  colors={"domain": list(series.values()), "range": [COLORS[side] for side in series]})
     if history.epochs:
         gap = history.train_acc[-1] - history.test_acc[-1]
         st.markdown(t("learning.train_result", train=f"{100 * history.train_acc[-1]:.1f}",
@@ -246,8 +249,8 @@ def shuffled_maps(digest: str, _image: np.ndarray):
     """The image (thinned to ≤ 256 wide), its pixels shuffled, and a Sobel feature map of each."""
     gray = fit_width(to_grayscale(_image), 256)
     shuffled = shuffle_pixels(gray, pixel_permutation(*gray.shape, seed=0))
-    K = get_kernel("sobel_x")[None, None]
-    return gray, shuffled, conv2d(gray[None, None], K)[0, 0], conv2d(shuffled[None, None], K)[0, 0]
+    edges = [conv2d(x[None, None], get_kernel("sobel_x")[None, None])[0, 0] for x in (gray, shuffled)]
+    return gray, shuffled, *edges
 
 
 @st.fragment
@@ -261,12 +264,12 @@ def show_fc_vs_conv(page: Page) -> None:
     conv.metric(t("learning.conv_params", c=C), f"{counts['conv']:,}")
     st.caption(t("learning.fc_ratio", ratio=f"{counts['fc'] / counts['conv']:,.0f}"))
     gray, shuffled, edges, noise = shuffled_maps(current_digest(), current_image())
-    columns = st.columns(4)
-    for column, picture, caption, signed in zip(columns, (gray, shuffled, edges, noise), (
+    for column, picture, caption, signed in zip(st.columns(4), (gray, shuffled, edges, noise), (
             "learning.pic_image", "learning.pic_shuffled", "learning.pic_edges", "learning.pic_noise"),
             (False, False, True, True), strict=True):
         with column:
-            show_map(picture, t(caption), signed=signed, colorbar=False, min_side=1, max_width=320)
+            show_map(picture, t(caption), signed=signed, colorbar=False, min_side=1, max_width=320,
+                     **({} if signed else dict(cmap="gray", vmin=0.0, vmax=1.0)))
     show_check(conv2d, shuffled[None, None], get_kernel("sobel_x")[None, None], key=(current_digest(), "shuffled"),
                label=t("learning.check_shuffled"))
     st.markdown(t("learning.digits_title"))
@@ -274,10 +277,8 @@ def show_fc_vs_conv(page: Page) -> None:
     if isinstance(plain, CnnError) or isinstance(mixed, CnnError):
         return show_problem(plain if isinstance(plain, CnnError) else mixed)
     from cnn_core import digits_sample
-
     images, scrambled = digits_sample(6)
-    pictures = st.columns(12)
-    for i, column in enumerate(pictures):
+    for i, column in enumerate(st.columns(12)):
         with column:
             show_map((images if i < 6 else scrambled)[i % 6], signed=False, colorbar=False, min_side=64,
                      cmap="gray", vmin=0.0, vmax=1.0)
@@ -290,10 +291,8 @@ def show_fc_vs_conv(page: Page) -> None:
 
 
 def experiment(page: Page) -> None:
-    show_network(page)
-    show_descent(page)
-    show_training(page)
-    show_fc_vs_conv(page)
+    for panel in (show_network, show_descent, show_training, show_fc_vs_conv):  # each a fragment of its own
+        panel(page)
 
 
 if __name__ == "__main__":
