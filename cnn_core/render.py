@@ -78,10 +78,32 @@ def upscale_nearest(picture: np.ndarray, min_side: int = 256, max_factor: int = 
     return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
 
 
+def area_mean(x: np.ndarray, step: int) -> np.ndarray:
+    """Shrink by averaging step × step blocks (area resampling); edge blocks average the pixels they have.
+
+    Shape ⌈H/step⌉ × ⌈W/step⌉ (× C). Never skips pixels: keeping every k-th one would turn fine stripes into
+    false patterns (aliasing). uint8 pictures stay uint8, float maps stay float32.
+    """
+    x = np.asarray(x)
+    if step <= 1:
+        return x
+    H, W = x.shape[:2]
+    rows, cols = np.arange(0, H, step), np.arange(0, W, step)
+    sums = np.add.reduceat(np.add.reduceat(x, rows, axis=0, dtype=np.float32), cols, axis=1, dtype=np.float32)
+    counts = np.outer(np.diff(np.append(rows, H)), np.diff(np.append(cols, W))).astype(np.float32)
+    mean = sums / (counts[..., None] if x.ndim == 3 else counts)
+    return np.clip(mean.round(), 0, 255).astype(np.uint8) if x.dtype == np.uint8 else mean.astype(np.float32)
+
+
 def fit_width(picture: np.ndarray, max_width: int) -> np.ndarray:
-    """Shrink a picture wider than the screen column by an integer step (every k-th pixel) — cheap and exact enough."""
-    step = -(-picture.shape[1] // max_width)
-    return picture if step <= 1 else picture[::step, ::step]
+    """Shrink a picture wider than the screen column by a whole factor, averaging each block (see area_mean)."""
+    return area_mean(picture, -(-picture.shape[1] // max_width))
+
+
+def fit_box(picture: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """Shrink so neither side exceeds max_side (block means); returns the picture and the block size used."""
+    step = max(1, -(-max(picture.shape[:2]) // max_side))
+    return area_mean(picture, step), step
 
 
 def to_png(picture: np.ndarray) -> bytes:
@@ -194,3 +216,46 @@ def grid_figure(values: np.ndarray, padding: int = 0, window: list[tuple[int, in
         ax.add_patch(Rectangle((current[1] - 0.5, current[0] - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=2.5))
     fig.tight_layout(pad=0.1)
     return fig
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
+
+
+def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = None, vmin: float | None = None,
+                vmax: float | None = None, cmap: str | None = None, highlight=(), cell_px: int = 44,
+                font_px: int = 14) -> str:
+    """A small matrix as an HTML table the browser draws: cells coloured on a fixed scale, numbers written in.
+
+    Much cheaper than a matplotlib figure (no rendering on the server) and sharp at any zoom. `highlight` lists
+    (row, col) cells to outline. Only our own numbers go in, never text from a user, so the page may show it with
+    unsafe_allow_html.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float32))
+    finite = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    picture, *_ = colorize(finite, signed, vmin, vmax, cmap)
+    dark = picture @ np.array([0.299, 0.587, 0.114]) < 140  # white text on dark colours
+    marked = {tuple(map(int, cell)) for cell in highlight}
+    rows = []
+    for i in range(values.shape[0]):
+        cells = []
+        for j in range(values.shape[1]):
+            text = format_number(values[i, j], decimals) if np.isfinite(values[i, j]) else str(values[i, j])
+            ring = "outline:3px solid #ffb000;outline-offset:-3px;" if (i, j) in marked else ""
+            cells.append(f'<td style="background:{_hex(picture[i, j])};color:{"#fff" if dark[i, j] else "#111"};'
+                         f'width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;padding:0;text-align:center;'
+                         f'border:1px solid #fff;{ring}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table style="border-collapse:collapse;table-layout:fixed;width:auto;margin:0 0 0.5rem 0;'
+            f'font-size:{max(14, font_px)}px;font-variant-numeric:tabular-nums;line-height:1">'
+            + "".join(rows) + "</table>")
+
+
+def colorbar_html(lo: float, hi: float, cmap: str, width_px: int = 200) -> str:
+    """The colour scale of a matrix or map as a thin CSS gradient with its end values (and 0 when centred)."""
+    stops = ",".join(_hex(rgb) for rgb in _lut(cmap)[np.linspace(0, 255, 9).astype(int)])
+    middle = "0" if lo < 0 < hi and abs(lo + hi) < 1e-9 else ""
+    return (f'<div style="width:{width_px}px;font-size:14px;line-height:1.2;margin-bottom:0.5rem">'
+            f'<div style="height:10px;background:linear-gradient(to right,{stops})"></div>'
+            f'<div style="display:flex;justify-content:space-between"><span>{format_number(lo, 3)}</span>'
+            f'<span>{middle}</span><span>{format_number(hi, 3)}</span></div></div>')
