@@ -247,7 +247,8 @@ def show_training(page: Page) -> None:
             st.warning(t("whole_cnn.did_not_learn", acc=f"{history.test_acc[-1]:.0%}"))
         elif history.epochs:
             st.success(t("whole_cnn.summary", epochs=history.epochs, acc=f"{history.test_acc[-1]:.1%}",
-                         train=f"{history.train_acc[-1]:.1%}", seconds=f"{history.seconds:.1f}"))
+                         train=f"{history.train_acc[-1]:.1%}", seconds=f"{history.seconds:.1f}")
+                       + (t("whole_cnn.time_limit_note") if history.stopped == "time" else ""))
         if history.epochs:
             show_curves(history, chart)
 

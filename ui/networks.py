@@ -35,7 +35,9 @@ def curves_spec(history: History) -> dict:
     panels = (("axis_loss", ("train_loss", "test_loss")), ("axis_acc", ("train_acc", "test_acc")))
     rows = [{"epoch": epoch + 1, "value": value, "curve": t(f"networks.curve_{name}"), "panel": t(f"networks.{panel}")}
             for panel, names in panels for name in names for epoch, value in enumerate(getattr(history, name))]
-    return {"data": {"values": rows}, "facet": {"column": {"field": "panel", "type": "nominal", "title": None}},
+    order = [t(f"networks.{panel}") for panel, _ in panels]  # loss first, as in the text (not alphabetical)
+    return {"data": {"values": rows},
+            "facet": {"column": {"field": "panel", "type": "nominal", "title": None, "sort": order}},
             "spec": {"mark": {"type": "line", "point": True}, "width": 260, "height": 170,
                      "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": t("networks.axis_epoch"),
                                         "axis": {"tickMinStep": 1}},
