@@ -236,8 +236,9 @@ async def memory_per_session(args) -> None:
         await asyncio.gather(*(s.close() for s in students))
         await asyncio.sleep(ttl + 15)  # Streamlit drops a closed session's state and pictures after the TTL
         after = rss_mb(pid)[0]
-        # The allocator rarely hands freed memory back to the system, so RSS stays up; a second class of the same
-        # size shows whether that memory is reused (bounded) or lost (a leak: RSS grows by as much again).
+        # RSS rarely falls (the allocator keeps freed memory), and Streamlit purges an expired session lazily, when
+        # another disconnected session is stored (at most 128 are kept per process). A second class of the same size
+        # shows the sum: open sessions + the stored ones not purged yet.
         second = [Student(url, args.page, args.timeout) for _ in students]
         for student in second:
             await student.open()
