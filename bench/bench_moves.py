@@ -26,11 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from load import Student, pids_listening_on, total_cpu  # noqa: E402
+from load import Student, cpu_seconds, pids_listening_on  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 MOVABLE = ("slider", "select_slider", "selectbox", "radio", "number_input", "checkbox", "toggle", "button",
            "multiselect", "text_input")
+
+
+def total_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of the server processes so far."""
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 def free_port() -> int:
@@ -160,6 +165,21 @@ def _held(state: WidgetState):
     return list(value.data) if kind in ("double_array_value", "string_array_value") else value
 
 
+def wait_until_up(url: str, seconds: float = 120) -> None:
+    """Poll /_stcore/health until the new server answers (it can take a while on a busy machine)."""
+    import requests
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"no server at {url} after {seconds:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running app; default: start one on a free port")
@@ -176,7 +196,7 @@ def main() -> None:
                                    "--server.headless", "true", "--server.fileWatcherType", "none"], cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
-        time.sleep(5)
+        wait_until_up(url)
     try:
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         pids = pids_listening_on(port)
@@ -186,7 +206,10 @@ def main() -> None:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 if __name__ == "__main__":

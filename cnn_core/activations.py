@@ -14,7 +14,18 @@ All functions take array-likes and return float32 numpy arrays of the input's sh
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
+
 import numpy as np
+
+from cnn_core.errors import CnnError
+from cnn_core.render import value_range
+
+
+class ActivationError(CnnError):
+    """Input an activation demo cannot use (e.g. logits typed as text); `reason` and `details` say why."""
 
 
 def _as_array(x) -> np.ndarray:
@@ -183,6 +194,71 @@ def share_of_zeros(x) -> float:
     """Fraction of entries that are exactly 0. After ReLU these units pass no gradient back ("dead" for this input)."""
     x = np.asarray(x)
     return float(np.count_nonzero(x == 0) / x.size) if x.size else 0.0
+
+
+@dataclass(frozen=True)
+class UnitShares:
+    """What an activation did to a feature map, as fractions of its units (0 … 1)."""
+
+    negative_before: float  # x < 0: what ReLU cuts
+    zero_before: float  # x = 0 exactly (flat areas under an edge kernel)
+    zero_after: float  # f(x) = 0
+    no_gradient: float  # f'(x) = 0: these units pass nothing back for this input ("dead" here)
+
+
+def unit_shares(before, after, slope) -> UnitShares:
+    """The shares of negative, zero and gradient-less units of a map before and after an activation."""
+    before = np.asarray(before)
+    negative = float(np.count_nonzero(before < 0) / before.size) if before.size else 0.0
+    return UnitShares(negative, share_of_zeros(before), share_of_zeros(after), share_of_zeros(slope))
+
+
+def display_range(x) -> tuple[float, float]:
+    """The range a map and its histogram are drawn on: ±(99th percentile of |x|) when x has negative values,
+    else min … that percentile, so a few extreme pixels do not squeeze everything else into one colour or bar."""
+    x = np.asarray(x)
+    lo, hi = value_range(x, signed=True)
+    if x.min() >= 0:
+        lo = float(x.min())
+        hi = hi if hi > lo else lo + 1.0
+    return lo, hi
+
+
+def map_ranges(name: str, before, after) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Display ranges for a map before and after activation `name`. ReLU, leaky ReLU and ELU are the identity for
+    x > 0, so the after-map shares the before-map's scale (what was cut or squeezed shows); sigmoid and tanh squash
+    into a small range of their own."""
+    before_range = display_range(before)
+    if name in ("relu", "leaky_relu", "elu"):
+        return before_range, before_range if np.min(after) < 0 else (0.0, before_range[1])
+    return before_range, display_range(after)
+
+
+def parse_numbers(text: str, fewest: int = 2, most: int = 8, limit: float = 1e6) -> np.ndarray:
+    """'2 1 0.1 -1' (spaces, commas or Chinese commas / semicolons between; − for minus) → float32 numbers.
+
+    Raises ActivationError with a reason: "logits_empty", "logits_bad" (not a finite number), "logits_too_big"
+    (|x| > limit) or "logits_count" (fewer than `fewest` or more than `most` numbers).
+    """
+    tokens = [token for token in re.split(r"[\s,，;；、]+", text.strip()) if token]
+    if not tokens:
+        raise ActivationError("Type at least two numbers, separated by spaces.", "logits_empty")
+    values = []
+    for token in tokens:
+        try:
+            value = float(token.replace("−", "-"))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):  # "nan", "inf" and 1e400 parse as floats but are no usable scores
+            raise ActivationError(f"'{token[:20]}' is not a number.", "logits_bad", token=token[:20])
+        if abs(value) > limit:
+            raise ActivationError(f"'{token[:20]}' is too large: keep every number within ±{limit:.0e}.",
+                                  "logits_too_big", token=token[:20], limit=f"{limit:.0e}")
+        values.append(value)
+    if not fewest <= len(values) <= most:
+        raise ActivationError(f"{len(values)} numbers; give {fewest} to {most}.", "logits_count", n=len(values),
+                              fewest=fewest, most=most)
+    return np.array(values, dtype=np.float32)
 
 
 # --- Gradients through depth --------------------------------------------------------------------------------

@@ -245,3 +245,9 @@ def batch_grid_png(x: np.ndarray, **options) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue(), indices.shape[1]
+
+
+def batch_mean_spread(crop_std: float, max_batch: int) -> np.ndarray:
+    """How much μ_B moves from batch to batch for N = 1 … max_batch: s/√N, with s the spread of single crops'
+    means (the means of N independent crops average their noise away like 1/√N)."""
+    return crop_std / np.sqrt(np.arange(1, max_batch + 1))

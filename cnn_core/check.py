@@ -92,16 +92,33 @@ def _torch_bn_and_relu(input, order, weight=None, bias=None, eps=1e-5):
     return F.relu(bn(input)) if order == "bn_relu" else bn(F.relu(input))
 
 
+def _torch_function(name, parameter=None):
+    """The torch function of activation `name` (parameter: leaky ReLU's slope, ELU's α; None = torch's default)."""
+    return {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+            "leaky_relu": lambda v: F.leaky_relu(v, 0.01 if parameter is None else parameter),
+            "elu": lambda v: F.elu(v, 1.0 if parameter is None else parameter)}[name]
+
+
 def _torch_activation(name, input, parameter=None):
-    """f(x) and f'(x) by autograd: the twin of activations.apply (parameter: leaky ReLU's slope, ELU's α)."""
-    functions = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-                 "leaky_relu": lambda v: F.leaky_relu(v, 0.01 if parameter is None else parameter),
-                 "elu": lambda v: F.elu(v, 1.0 if parameter is None else parameter)}
+    """f(x) and f'(x) by autograd: the twin of activations.apply."""
     x = input.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        y = functions[name](x)
+        y = _torch_function(name, parameter)(x)
         y.sum().backward()  # each output depends on its own input only: the gradient of the sum is f'(x)
     return y.detach(), x.grad
+
+
+def _torch_gradient_norms_by_depth(name, depth, width=32, batch=64, seed=0, parameter=None):
+    """The same chain h_k = f(W_k h_(k−1)) in torch, its gradients by autograd (twin of gradient_norms_by_depth)."""
+    x = torch.from_numpy(np.random.default_rng(seed + 1).standard_normal((batch, width)).astype(np.float32))
+    hs = [x.requires_grad_(True)]
+    with torch.enable_grad():
+        for W in activations.chain_weights(depth, width, seed):
+            hs.append(_torch_function(name, parameter)(hs[-1] @ torch.from_numpy(W).T))
+            hs[-1].retain_grad()
+        hs[-1].sum().backward()
+    rms = torch.stack([h.grad.double().pow(2).mean().sqrt() for h in hs])
+    return rms / rms[-1]
 
 
 def _torch_basic_block(x, conv1_weight, bn1, conv2_weight, bn2, shortcut=None, stride=1):
@@ -129,6 +146,7 @@ TWINS: dict[Callable, Callable] = {
     norm.batch_norm_train_steps: _torch_batch_norm_train_steps,
     norm.bn_and_relu: _torch_bn_and_relu,
     activations.apply: _torch_activation,
+    activations.gradient_norms_by_depth: _torch_gradient_norms_by_depth,
     activations.relu: F.relu,
     activations.leaky_relu: F.leaky_relu,
     activations.sigmoid: torch.sigmoid,

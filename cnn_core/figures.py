@@ -1,4 +1,6 @@
-"""Pictures of receptive fields: an image or a feature map with boxes drawn on it, sharp at any scale.
+"""Pictures the pages draw without matplotlib (cheap on every rerun): receptive fields, XOR decision regions.
+
+Receptive fields: an image or a feature map with boxes drawn on it, sharp at any scale.
 
 Boxes are given in the picture's own pixels (cnn_core.receptive_field.Box) and drawn *after* the picture is
 scaled, so an outline stays two screen pixels thick whether a 28×28 digit is enlarged 12 times or a photo is
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from cnn_core.receptive_field import Box, boxes_through_stack, input_box, receptive_field
 from cnn_core.render import colorize, draw_box, overlay
@@ -113,11 +115,12 @@ def close_up(shown: np.ndarray, field: Box, zoom: bool, side: int = 360) -> np.n
         near = zoom_region(field, h, w, min_size=12)
         shown, field = shown[near.top:near.bottom, near.left:near.right], field.shift(-near.top, -near.left)
     shown = shown if shown.ndim == 3 else map_picture(shown)
-    return picture_with_boxes(shown, [(field, BOX_COLOR)], min_side=200, max_side=side, max_margin=max(h, w) // 4)
+    return picture_with_boxes(shown, [(field, BOX_COLOR)], min_side=min(200, side), max_side=side,
+                              max_margin=max(h, w) // 4)
 
 
 def field_pictures(picture: np.ndarray, layers, row: int, col: int, erf: np.ndarray, maps, zoom: bool = True,
-                   side: int = 520) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+                   side: int = 520, map_side: int = 360) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Everything the receptive-field page draws for neuron (row, col) of the last layer, at display size:
 
     the (H, W, 3) image with the field (yellow) and the close-up region (white); the close-up with the effective
@@ -132,6 +135,44 @@ def field_pictures(picture: np.ndarray, layers, row: int, col: int, erf: np.ndar
     shown = [(box.shift(-region.top, -region.left), BOX_COLOR)]
     if stats is not None:  # drawn first, so the theoretical box stays on top where the two touch
         shown.insert(0, (stats.box.shift(-region.top, -region.left), SPREAD_COLOR))
-    near = picture_with_boxes(picture[crop], shown, heat=erf[crop], min_side=320, max_side=side)
+    near = picture_with_boxes(picture[crop], shown, heat=erf[crop], min_side=min(320, side), max_side=side)
     fields = boxes_through_stack(layers, row, col)
-    return whole, near, [close_up(values, field, zoom) for values, field in zip((picture, *maps), fields, strict=True)]
+    return whole, near, [close_up(values, field, zoom, map_side) for values, field in zip((picture, *maps), fields,
+                                                                                          strict=True)]
+
+
+def boundary_picture(grid: np.ndarray, probabilities: np.ndarray, points: np.ndarray, labels: np.ndarray,
+                     side: int = 300, margin: int = 18) -> np.ndarray:
+    """A classifier's P(class 1) over a square (red → 1, blue → 0), its p = 0.5 boundary in black and the points
+    (class 1: red circles, class 0: blue squares), as an RGB picture with 0 and 1 marked on both axes.
+
+    grid (G,) holds the coordinates of both axes; probabilities (G, G) has x2 = grid[i] in row i, x1 = grid[j]
+    in column j (row 0 is the bottom of the plot). A flat p ≈ 0.5 has no boundary, so none is drawn.
+    """
+    lo, hi = float(grid[0]), float(grid[-1])
+    P = np.asarray(probabilities, dtype=np.float32)[::-1]  # picture rows run downwards, x2 upwards
+    fine = np.asarray(Image.fromarray(np.ascontiguousarray(P), mode="F").resize((side, side), Image.Resampling.BILINEAR))
+    colours = colorize(np.clip(fine, 0, 1), False, 0.0, 1.0, "RdBu_r")[0]
+    if P.min() < 0.5 < P.max() and P.max() - P.min() > 1e-3:
+        above = fine > 0.5
+        edge = np.zeros_like(above)
+        edge[:-1] |= above[1:] != above[:-1]
+        edge[:, :-1] |= above[:, 1:] != above[:, :-1]
+        edge[1:] |= edge[:-1].copy()  # two pixels thick
+        colours[edge] = 0
+    canvas = Image.new("RGB", (side + margin, side + margin), (255, 255, 255))
+    canvas.paste(Image.fromarray(colours), (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+
+    def pixel(x1: float, x2: float) -> tuple[float, float]:
+        return margin + (x1 - lo) / (hi - lo) * (side - 1), (hi - x2) / (hi - lo) * (side - 1)
+
+    for (x1, x2), label in zip(points, labels, strict=True):
+        x, y = pixel(float(x1), float(x2))
+        shape, fill = (draw.ellipse, (178, 24, 43)) if label > 0.5 else (draw.rectangle, (33, 102, 172))
+        shape((x - 9, y - 9, x + 9, y + 9), fill=fill, outline=(255, 255, 255), width=2)
+    for value in (0, 1):  # tick labels: 0 and 1 on the x1 axis (bottom) and the x2 axis (left)
+        x, y = pixel(value, value)
+        draw.text((x - 3, side + 3), str(value), fill=(60, 60, 60))
+        draw.text((4, y - 6), str(value), fill=(60, 60, 60))
+    return np.asarray(canvas)

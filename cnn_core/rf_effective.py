@@ -39,17 +39,19 @@ def _apply(layer: Layer, x: torch.Tensor, kernel: np.ndarray | None) -> torch.Te
 
 
 def neuron_gradient(layers, image: np.ndarray, row: int, col: int, weights: str = "uniform", relu: bool = False,
-                    seed: int = 0, crop: bool = True) -> np.ndarray:
+                    seed: int = 0, crop: bool = True, biases: list[float] | None = None) -> np.ndarray:
     """∂y/∂x: how much each input pixel x changes neuron y = (row, col) of the last map, by torch autograd.
 
     Outside the theoretical field the gradient is exactly 0, so only the field goes through the stack
     (cnn_core.receptive_field.field_crop, exact). With relu=True every conv is followed by ReLU(h + b) with the
     whole image's centring biases b (cnn_core.rf_network.relu_biases). Returns (H, W) float64.
-    crop=False runs the whole image instead (slower; the same numbers).
+    crop=False runs the whole image instead (slower; the same numbers). `biases`: the whole image's ReLU biases
+    if already known (they need a pass over the whole image).
     """
     layers = as_layers(layers)
     image = np.asarray(image, np.float64)
-    biases = relu_biases(layers, image, weights, seed) if relu else None
+    if relu and biases is None:
+        biases = relu_biases(layers, image, weights, seed)
     gradient = np.zeros(image.shape)
     part = field_crop(layers, image.shape, row, col)  # raises StackError for a neuron off the map
     if part is None:
@@ -71,9 +73,9 @@ def neuron_gradient(layers, image: np.ndarray, row: int, col: int, weights: str 
 
 
 def effective_receptive_field(layers, image: np.ndarray, row: int, col: int, weights: str = "uniform",
-                              relu: bool = False, seed: int = 0) -> np.ndarray:
+                              relu: bool = False, seed: int = 0, biases: list[float] | None = None) -> np.ndarray:
     """|∂y/∂x| for neuron y = (row, col) of the last layer, by autograd, scaled so its largest value is 1."""
-    return normalised_field(neuron_gradient(layers, image, row, col, weights, relu, seed))
+    return normalised_field(neuron_gradient(layers, image, row, col, weights, relu, seed, biases=biases))
 
 
 def feature_maps_torch(layers, image, weights: str = "uniform", relu: bool = False,

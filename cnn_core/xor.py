@@ -3,7 +3,7 @@
 1. `collapse_linear`: two linear layers without an activation between them are one linear layer,
        W₂(W₁x + b₁) + b₂ = (W₂W₁)x + (W₂b₁ + b₂) = Wx + b,
    checked with numbers.
-2. `train_xor`: a tiny 2-H-1 network (torch) learns XOR. With a hidden nonlinearity it reaches 100 %; without
+2. `train_xor`: a tiny 2-H-1 network (torch, imported when it trains: the rest is NumPy) learns XOR. With a hidden nonlinearity it reaches 100 %; without
    one it is a single linear classifier, whose boundary is a straight line, and no straight line gets more than
    3 of the 4 XOR points right (≤ 75 %).
 
@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 # The four XOR points and their labels: 1 when exactly one input is 1.
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)  # (4, 2)
@@ -101,7 +100,9 @@ class XorResult:
     seconds: float  # wall time of the training loop
 
 
-def _hidden(z: torch.Tensor, activation: str) -> torch.Tensor:
+def _hidden(z, activation: str):
+    import torch
+
     if activation == "relu":
         return torch.relu(z)
     if activation == "tanh":
@@ -121,6 +122,8 @@ def train_xor(hidden: int = 16, activation: str = "relu", steps: int = 300, lr: 
         raise ValueError(f"Unknown hidden activation '{activation}'. Choose one of: {', '.join(XOR_ACTIVATIONS)}.")
     if hidden < 1 or steps < 1 or not lr > 0 or grid_size < 2:
         raise ValueError("Use at least 1 hidden unit, at least 1 step, a learning rate above 0 and a grid of 2 or more points.")
+    import torch  # only training needs it
+
     generator = torch.Generator().manual_seed(int(seed))
 
     def uniform(*shape: int, fan_in: int) -> torch.Tensor:

@@ -2,12 +2,12 @@
 
 Widget keys (lessons' ```try blocks may set them):
   act_collapse_seed   0 … 999: which random small W1, b1, W2, b2 and inputs x ("two linear layers are one")
-  act_xor_activation  "relu" | "tanh": the hidden nonlinearity of the XOR network (always compared with none)
+  act_xor_activation  relu | tanh: the hidden nonlinearity of the XOR network (always compared with none)
   act_hidden          hidden units of the XOR network, 1 … 32
   act_steps           Adam steps, 50 … 1000
   act_lr              learning rate: 0.001 | 0.003 | 0.01 | 0.03 | 0.1 | 0.3
   act_seed            initial weights of the XOR networks, 0 … 99
-  act_function        "relu" | "leaky_relu" | "elu" | "sigmoid" | "tanh": plotted, and applied to the feature map
+  act_function        relu | leaky_relu | elu | sigmoid | tanh: plotted, and applied to the feature map
   act_leaky_slope     negative_slope α of leaky ReLU, 0.0 … 0.5
   act_elu_alpha       α of ELU, 0.1 … 3.0
   act_depth           layers of the vanishing-gradient chain, 1 … 30
@@ -18,45 +18,71 @@ Widget keys (lessons' ```try blocks may set them):
 """
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
-import torch.nn.functional as F
-from matplotlib.figure import Figure
 
 from cnn_core.activations import (
     ACTIVATIONS,
     FORMULAS,
+    ActivationError,
     apply,
     chain_gradients,
     gradient_norms_by_depth,
-    share_of_zeros,
+    map_ranges,
+    parse_numbers,
     softmax,
     softmax_naive,
+    unit_shares,
 )
 from cnn_core.conv import conv2d
+from cnn_core.figures import boundary_picture
 from cnn_core.image import to_grayscale
 from cnn_core.kernels import KERNELS
-from cnn_core.render import format_number, value_range
+from cnn_core.render import format_number, to_png
 from cnn_core.xor import XOR_X, XOR_Y, collapse_linear, matrix_latex, random_layers, train_xor
+from ui.act_view import line_chart, show_collapse
+from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
-from ui.lesson import show_lesson
-from ui.show import show_code, show_figure, show_histogram, show_map, show_problem, show_torch_check
-from ui.strings import labels, t
+from ui.page import Choice, Number, Page, Slider, Text
+from ui.proof import show_check
+from ui.show import show_code, show_histogram, show_map, show_png
+from ui.strings import t
 
 FUNCTIONS = ("relu", "leaky_relu", "elu", "sigmoid", "tanh")
-XOR_FUNCTIONS = ("relu", "tanh")
-LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
-DEFAULTS = dict(act_collapse_seed=0, act_xor_activation="relu", act_hidden=16, act_steps=300, act_lr=0.03,
-                act_seed=0, act_function="relu", act_leaky_slope=0.1, act_elu_alpha=1.0, act_depth=10,
-                act_kernel="sobel_x", act_bias=0.0, act_logits="2 1 0.1 -1", act_temperature=1.0)
 PLOT_X = np.linspace(-5, 5, 401, dtype=np.float32)  # contains 0 exactly (index 200)
-MAX_LOGITS, MAX_ABS_LOGIT = 8, 1e6
 COLORS = {"f": "#1f77b4", "grad": "#d62728", "with": "#1f77b4", "without": "#7f7f7f",
           "sigmoid": "#d62728", "tanh": "#ff7f0e", "relu": "#1f77b4", "leaky_relu": "#2ca02c", "elu": "#9467bd"}
+SS = st.session_state
+
+PAGE = Page("activations", controls=(
+    Number("act_collapse_seed", "activations.collapse_seed", 0, 999, default=0),
+    Choice("act_xor_activation", "activations.xor_activation", ("relu", "tanh"), default="relu", style="radio",
+           labels="activations.fn_", extra={"horizontal": True}),
+    Slider("act_hidden", "activations.xor_hidden", 1, 32, default=16),
+    Slider("act_steps", "activations.xor_steps", 50, 1000, default=300, step=50),
+    Choice("act_lr", "activations.xor_lr", (0.001, 0.003, 0.01, 0.03, 0.1, 0.3), default=0.03, style="select_slider"),
+    Number("act_seed", "activations.xor_seed", 0, 99, default=0),
+    Choice("act_function", "activations.function", FUNCTIONS, default="relu", labels="activations.fn_"),
+    Slider("act_leaky_slope", "activations.leaky_slope", 0.0, 0.5, default=0.1, step=0.01,
+           help="activations.leaky_slope_help"),
+    Slider("act_elu_alpha", "activations.elu_alpha", 0.1, 3.0, default=1.0, step=0.1, help="activations.elu_alpha_help"),
+    Slider("act_depth", "activations.depth", 1, 30, default=10),
+    Choice("act_kernel", "activations.kernel", tuple(KERNELS), default="sobel_x", labels="kernels.",
+           labels_suffix="_name"),
+    Slider("act_bias", "activations.bias", -1.0, 1.0, default=0.0, step=0.05, help="activations.bias_help"),
+    Text("act_logits", "activations.logits", default="2 1 0.1 -1", help="activations.logits_help"),
+    Slider("act_temperature", "activations.temperature", 0.1, 5.0, default=1.0, step=0.1,
+           help="activations.temperature_help"),
+), live_answers={"act_w2b1_first": lambda: w2b1_first(SS.act_collapse_seed)})
+
+
+def w2b1_first(seed: int) -> float:
+    """The first entry of W₂b₁ for the page's random layers (a quiz answer: b = W₂b₁ + b₂ minus b₂)."""
+    layers = random_layers(seed=int(seed))
+    result = collapse_linear(*layers)
+    return float(result.b[0] - layers[3][0])
 
 
 def number(value: float, decimals: int = 3) -> str:
@@ -65,7 +91,7 @@ def number(value: float, decimals: int = 3) -> str:
 
 def parameter_of(name: str) -> float | None:
     """α of the chosen function (leaky ReLU's slope or ELU's α), None for the others."""
-    return {"leaky_relu": st.session_state.act_leaky_slope, "elu": st.session_state.act_elu_alpha}.get(name)
+    return {"leaky_relu": SS.act_leaky_slope, "elu": SS.act_elu_alpha}.get(name)
 
 
 def function_label(name: str, parameter: float | None) -> str:
@@ -73,135 +99,34 @@ def function_label(name: str, parameter: float | None) -> str:
     return f"{label} (α = {number(parameter, 2)})" if parameter is not None else label
 
 
-def torch_activation(name: str, x: torch.Tensor, parameter: float | None) -> torch.Tensor:
-    if name == "leaky_relu":
-        return F.leaky_relu(x, parameter)
-    if name == "elu":
-        return F.elu(x, parameter)
-    return {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[name](x)
-
-
-def line_chart(rows: list[dict], x_title: str, y_title: str, colors: dict[str, str], log_y: bool = False,
-               height: int = 330, points: bool = False) -> None:
-    """Lines drawn by the browser (so axis titles and the legend are in the student's language)."""
-    y = {"field": "y", "type": "quantitative", "title": y_title}
-    if log_y:
-        y["scale"] = {"type": "log"}
-        y["axis"] = {"format": ".0e"}
-    spec = {
-        "data": {"values": rows},
-        "mark": {"type": "line", "strokeWidth": 2.5, "point": points},
-        "encoding": {
-            "x": {"field": "x", "type": "quantitative", "title": x_title},
-            "y": y,
-            "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"},
-                      "scale": {"domain": list(colors), "range": list(colors.values())}},
-        },
-        "height": height,
-    }
-    st.vega_lite_chart(spec, width="stretch")
-
-
-def display_range(x: np.ndarray) -> tuple[float, float]:
-    """The range a map and its histogram are drawn on: ±(99.5th percentile of |x|) when x has negative values,
-    else min … 99.5th percentile, so a few extreme pixels do not squeeze everything else into one colour or bar."""
-    lo, hi = value_range(x, signed=True)
-    if x.min() >= 0:
-        lo = float(x.min())
-        hi = hi if hi > lo else lo + 1.0
-    return lo, hi
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 1. Two linear layers are one
-# ---------------------------------------------------------------------------------------------------------------
-
-def rows_latex(M: np.ndarray) -> str:
-    return matrix_latex(M, decimals=0)
-
-
-@st.fragment
-def show_collapse() -> None:
-    st.subheader(t("activations.collapse_title"))
-    st.caption(t("activations.collapse_caption"))
-    seed = st.columns([1, 3])[0].number_input(t("activations.collapse_seed"), 0, 999, step=1, key="act_collapse_seed")
-    W1, b1, W2, b2, x = random_layers(seed=int(seed))
-    result = collapse_linear(W1, b1, W2, b2, x)
-    left, right = st.columns(2)
-    with left:
-        st.markdown(t("activations.collapse_given"))
-        st.latex(rf"W_1 = {rows_latex(W1)},\quad b_1 = {rows_latex(b1)}")
-        st.latex(rf"W_2 = {rows_latex(W2)},\quad b_2 = {rows_latex(b2)}")
-        st.latex(rf"x^{{(1)}}, x^{{(2)}}, x^{{(3)}} = {', '.join(rows_latex(row) for row in x)}")
-    with right:
-        st.markdown(t("activations.collapse_merged"))
-        st.latex(rf"W = W_2 W_1 = {rows_latex(result.W)}")
-        st.latex(rf"b = W_2 b_1 + b_2 = {rows_latex(result.b)}")
-        st.latex(rf"W_2(W_1 x + b_1) + b_2 = {', '.join(rows_latex(row) for row in result.two_layers)}")
-        st.latex(rf"W x + b = {', '.join(rows_latex(row) for row in result.one_layer)}")
-    same, relu_column = st.columns(2)
-    same.metric(t("activations.collapse_diff"), f"{result.max_abs_diff:.1e}")
-    with relu_column:
-        st.latex(rf"W_2\,\mathrm{{ReLU}}(W_1 x + b_1) + b_2 = {', '.join(rows_latex(row) for row in result.with_relu)}")
-        differs = float(np.abs(result.with_relu - result.one_layer).max())
-        st.caption(t("activations.collapse_relu", diff=number(differs, 2)) if differs > 0
-                   else t("activations.collapse_relu_same"))
-    show_code(collapse_linear)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 2. XOR: a straight line is not enough
-# ---------------------------------------------------------------------------------------------------------------
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def xor_pair(activation: str, hidden: int, steps: int, lr: float, seed: int):
-    """The same network trained twice from the same initial weights: with the hidden nonlinearity and without."""
-    return (train_xor(hidden, activation, steps, lr, seed), train_xor(hidden, "none", steps, lr, seed))
-
-
-def boundary_figure(result) -> Figure:
-    """P(class 1) over the square around the four points (red → 1, blue → 0), the 0.5 boundary, the points."""
-    fig = Figure(figsize=(3.3, 3.1), dpi=110)
-    ax = fig.add_subplot()
-    g, P = result.grid, result.grid_probabilities
-    ax.imshow(P, origin="lower", extent=(g[0], g[-1], g[0], g[-1]), cmap="RdBu_r", vmin=0, vmax=1,
-              interpolation="bilinear")
-    if P.min() < 0.5 < P.max() and P.max() - P.min() > 1e-3:  # a flat p ≈ 0.5 has no meaningful boundary
-        ax.contour(g, g, P, levels=[0.5], colors="black", linewidths=1.8)
-    for (x1, x2), label in zip(XOR_X, XOR_Y, strict=False):
-        ax.scatter([x1], [x2], s=160, marker="o" if label else "s", c="#b2182b" if label else "#2166ac",
-                   edgecolors="white", linewidths=2, zorder=3)
-    ax.set_xticks([0, 1])
-    ax.set_yticks([0, 1])
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    fig.tight_layout(pad=0.3)
-    return fig
+    """The same network trained twice from the same initial weights, with the nonlinearity and without; and
+    their decision pictures as PNGs."""
+    pair = (train_xor(hidden, activation, steps, lr, seed), train_xor(hidden, "none", steps, lr, seed))
+    return pair, [to_png(boundary_picture(r.grid, r.grid_probabilities, XOR_X, XOR_Y)) for r in pair]
 
 
 @st.fragment
-def show_xor() -> None:
+def show_xor(page: Page) -> None:
+    """2. XOR (a fragment): the network with a nonlinearity against the same one without."""
     st.subheader(t("activations.xor_title"))
     st.caption(t("activations.xor_caption"))
-    columns = st.columns([2, 2, 2, 2, 1])
-    activation = columns[0].radio(t("activations.xor_activation"), XOR_FUNCTIONS, key="act_xor_activation",
-                                  horizontal=True, format_func=labels("activations.fn_"))
-    hidden = columns[1].slider(t("activations.xor_hidden"), 1, 32, key="act_hidden")
-    steps = columns[2].slider(t("activations.xor_steps"), 50, 1000, step=50, key="act_steps")
-    lr = columns[3].select_slider(t("activations.xor_lr"), LEARNING_RATES, key="act_lr")
-    seed = columns[4].number_input(t("activations.xor_seed"), 0, 99, step=1, key="act_seed")
-    with_f, without = xor_pair(activation, hidden, steps, lr, int(seed))
-    name = t(f"activations.fn_{activation}")
-    series = {t("activations.xor_with", f=name): COLORS["with"], t("activations.xor_without"): COLORS["without"]}
-    pictures = st.columns(3)
-    for column, result, title in zip(pictures, (with_f, without), series, strict=False):
+    activation, hidden, steps, lr, seed = (page.draw(key, column) for key, column in zip(
+        ("act_xor_activation", "act_hidden", "act_steps", "act_lr", "act_seed"), st.columns([2, 2, 2, 2, 1]),
+        strict=True))
+    (with_f, without), pictures = xor_pair(activation, hidden, steps, lr, int(seed))
+    series = {t("activations.xor_with", f=t(f"activations.fn_{activation}")): COLORS["with"],
+              t("activations.xor_without"): COLORS["without"]}
+    columns = st.columns(3)
+    for column, result, title, png in zip(columns, (with_f, without), series, pictures, strict=False):
         with column:
             st.markdown(f"**{title}**")
-            show_figure(boundary_figure(result))
+            show_png(png, width=330)
             accuracy, loss = st.columns(2)
             accuracy.metric(t("activations.xor_accuracy"), f"{100 * result.accuracy:.0f} %")
             loss.metric(t("activations.xor_final_loss"), number(result.losses[-1], 4))
-    with pictures[2]:
+    with columns[2]:
         st.markdown(f"**{t('activations.xor_loss_title')}**")
         rows = [{"x": step + 1, "y": float(max(value, 1e-8)), "series": title}
                 for result, title in zip((with_f, without), series, strict=False)
@@ -210,7 +135,7 @@ def show_xor() -> None:
         st.caption(t("activations.xor_time", seconds=f"{with_f.seconds + without.seconds:.2f}"))
     st.caption(t("activations.xor_legend"))
     if with_f.accuracy < 1:
-        show_problem(t("activations.xor_stuck", hidden=hidden))
+        st.info(t("activations.xor_stuck", hidden=hidden))
     collapsed = collapse_linear(without.W1, without.b1, without.W2, without.b2, XOR_X)
     st.markdown(t("activations.xor_without_is_a_line"))
     st.latex(rf"W_2 W_1 = {matrix_latex(collapsed.W, 3)},\quad W_2 b_1 + b_2 = {matrix_latex(collapsed.b, 3)}"
@@ -218,31 +143,24 @@ def show_xor() -> None:
     show_code(train_xor)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# 3. The functions and their derivatives
-# ---------------------------------------------------------------------------------------------------------------
-
-def show_functions() -> tuple[str, float | None]:
+def show_functions(page: Page) -> tuple[str, float | None]:
+    """3. The chosen function and its derivative, plotted, with the formulas and a few values."""
     st.subheader(t("activations.functions_title"))
     controls = st.columns(3)
-    name = controls[0].selectbox(t("activations.function"), FUNCTIONS, key="act_function",
-                                 format_func=labels("activations.fn_"))
-    controls[1].slider(t("activations.leaky_slope"), 0.0, 0.5, step=0.01, key="act_leaky_slope",
-                       disabled=name != "leaky_relu", help=t("activations.leaky_slope_help"))
-    controls[2].slider(t("activations.elu_alpha"), 0.1, 3.0, step=0.1, key="act_elu_alpha",
-                       disabled=name != "elu", help=t("activations.elu_alpha_help"))
+    name = page.draw("act_function", controls[0])
+    page.draw("act_leaky_slope", controls[1], disabled=name != "leaky_relu")
+    page.draw("act_elu_alpha", controls[2], disabled=name != "elu")
     parameter = parameter_of(name)
     y, dy = apply(name, PLOT_X, parameter)
     chart, formulas = st.columns([3, 2])
     with chart:
-        labels_ = {"f(x)": COLORS["f"], "f′(x)": COLORS["grad"]}
+        names = {"f(x)": COLORS["f"], "f′(x)": COLORS["grad"]}
         rows = [{"x": float(x), "y": float(v), "series": series}
-                for series, values in zip(labels_, (y, dy), strict=False) for x, v in zip(PLOT_X, values, strict=False)]
-        line_chart(rows, "x", t("activations.axis_f"), labels_)
+                for series, values in zip(names, (y, dy), strict=True) for x, v in zip(PLOT_X, values, strict=True)]
+        line_chart(rows, "x", t("activations.axis_f"), names)
     with formulas:
-        function_tex, derivative_tex = FORMULAS[name]
-        st.latex(function_tex)
-        st.latex(derivative_tex)
+        for tex in FORMULAS[name]:
+            st.latex(tex)
         st.caption(t(f"activations.about_{name}"))
         if name in ("relu", "leaky_relu", "elu"):
             st.caption(t(f"activations.kink_{name}"))
@@ -250,36 +168,24 @@ def show_functions() -> tuple[str, float | None]:
         fs, dfs = apply(name, sample, parameter)
         st.dataframe(pd.DataFrame({"x": [number(v) for v in sample], "f(x)": [number(v) for v in fs],
                                    "f′(x)": [number(v) for v in dfs]}).set_index("x").T, width="stretch")
-    xt = torch.from_numpy(PLOT_X.copy()).requires_grad_(True)
-    theirs = torch_activation(name, xt, parameter)
-    theirs.sum().backward()
-    show_torch_check(max(float(np.abs(y - theirs.detach().numpy()).max()), float(np.abs(dy - xt.grad.numpy()).max())))
-    function, derivative, _ = ACTIVATIONS[name]
-    show_code(function, derivative)
+    show_check(apply, name, PLOT_X, parameter, key=(name, parameter), label=t("activations.check_functions"))
+    show_code(*ACTIVATIONS[name][:2])
     return name, parameter
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# 4. Vanishing gradients
-# ---------------------------------------------------------------------------------------------------------------
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def depth_curve(name: str, depth: int, parameter: float | None) -> np.ndarray:
-    return gradient_norms_by_depth(name, depth, parameter=parameter)
-
-
 @st.fragment
-def show_vanishing(name: str, parameter: float | None) -> None:
+def show_vanishing(page: Page, name: str, parameter: float | None) -> None:
+    """4. Vanishing gradients (a fragment: the depth reruns only this panel)."""
     st.subheader(t("activations.vanishing_title"))
     st.caption(t("activations.vanishing_caption"))
-    depth = st.slider(t("activations.depth"), 1, 30, key="act_depth")
+    depth = page.draw("act_depth")
     shown = ["sigmoid", "tanh", "relu"] + ([name] if name not in ("sigmoid", "tanh", "relu") else [])
     colors, rows, first_layer = {}, [], {}
     for curve in shown:
-        label = function_label(curve, parameter if curve == name else None)
+        label, own = function_label(curve, parameter if curve == name else None), parameter if curve == name else None
         colors[label] = COLORS[curve]
-        norms = depth_curve(curve, depth, parameter if curve == name else None)
-        first_layer[curve] = float(norms[0])
+        norms = gradient_norms_by_depth(curve, depth, parameter=own)
+        first_layer[label] = float(norms[0])
         rows += [{"x": k, "y": float(max(v, 1e-30)), "series": label} for k, v in enumerate(norms)]
     chart, numbers = st.columns([3, 2])
     with chart:
@@ -291,146 +197,99 @@ def show_vanishing(name: str, parameter: float | None) -> None:
         st.latex(rf"\sigma'(z) \le \tfrac14 \;\Rightarrow\; \left(\tfrac14\right)^{{{depth}}}"
                  rf" \approx {mantissa} \times 10^{{{int(exponent)}}}")
         st.caption(t("activations.vanishing_bound"))
-        for curve in shown:
-            st.metric(t("activations.vanishing_metric", f=function_label(curve, parameter if curve == name else None)),
-                      f"{first_layer[curve]:.1e}")
+        for label, value in first_layer.items():
+            st.metric(t("activations.vanishing_metric", f=label), f"{value:.1e}")
+    show_check(gradient_norms_by_depth, name, depth, key=(name, depth, parameter), parameter=parameter,
+               label=t("activations.check_vanishing", f=function_label(name, parameter)))
     show_code(chain_gradients)
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# 5. On a real feature map
-# ---------------------------------------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def feature_map(digest: str, kernel: str, _image: np.ndarray) -> np.ndarray:
     """The kernel's feature map of the grayscale image, 'same' padding: (H, W)."""
-    gray = to_grayscale(_image)
-    return conv2d(gray[None, None], KERNELS[kernel][None, None], padding="same")[0, 0]
+    return conv2d(to_grayscale(_image)[None, None], KERNELS[kernel][None, None], padding="same")[0, 0]
 
 
 @st.fragment
-def show_feature_map(name: str, parameter: float | None) -> None:
+def show_feature_map(page: Page, name: str, parameter: float | None) -> None:
+    """5. The activation on a real feature map (a fragment: kernel and bias rerun only this panel)."""
     st.subheader(t("activations.map_title"))
     st.caption(t("activations.map_caption", f=function_label(name, parameter)))
     left, right = st.columns(2)
-    kernel = left.selectbox(t("activations.kernel"), list(KERNELS), key="act_kernel",
-                            format_func=labels("kernels.", "_name"))
-    bias = right.slider(t("activations.bias"), -1.0, 1.0, step=0.05, key="act_bias", help=t("activations.bias_help"))
+    kernel, bias = page.draw("act_kernel", left), page.draw("act_bias", right)
     before = feature_map(current_digest(), kernel, current_image()) + np.float32(bias)
     after, slope = apply(name, before, parameter)
-    before_range = display_range(before)
-    if name in ("relu", "leaky_relu", "elu"):  # identity for x > 0: the same scale shows what was cut or squeezed
-        after_range = before_range if after.min() < 0 else (0.0, before_range[1])
-    else:  # sigmoid and tanh squash into their own small range
-        after_range = display_range(after)
+    ranges = map_ranges(name, before, after)
     maps = st.columns(2)
-    for column, values, (lo, hi), caption, color in (
-            (maps[0], before, before_range, t("activations.map_before", h=before.shape[0], w=before.shape[1]),
-             COLORS["without"]),
-            (maps[1], after, after_range, t("activations.map_after", f=function_label(name, parameter)), COLORS["with"])):
+    captions = (t("activations.map_before", h=before.shape[0], w=before.shape[1]),
+                t("activations.map_after", f=function_label(name, parameter)))
+    for column, values, (lo, hi), caption, color in zip(maps, (before, after), ranges, captions,
+                                                        (COLORS["without"], COLORS["with"]), strict=True):
         with column:
             show_map(values, caption, signed=lo < 0, vmin=lo, vmax=hi)
             show_histogram(values, color, (lo, hi), height=220, share_title=True)
+    shares = unit_shares(before, after, slope)
     metrics = st.columns(4)
-    metrics[0].metric(t("activations.share_negative"), f"{100 * float((before < 0).mean()):.1f} %")
-    metrics[1].metric(t("activations.share_zero_before"), f"{100 * share_of_zeros(before):.1f} %")
-    metrics[2].metric(t("activations.share_zero_after"), f"{100 * share_of_zeros(after):.1f} %")
-    metrics[3].metric(t("activations.share_no_gradient"), f"{100 * share_of_zeros(slope):.1f} %",
-                      help=t("activations.share_no_gradient_help"))
-    if share_of_zeros(slope) > 0.9:
-        show_problem(t("activations.mostly_dead", share=f"{100 * share_of_zeros(slope):.0f}"))
-    theirs = torch_activation(name, torch.from_numpy(before), parameter).numpy()
-    show_torch_check(float(np.abs(after - theirs).max()))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 6. Softmax and temperature
-# ---------------------------------------------------------------------------------------------------------------
-
-def parse_logits(text: str) -> tuple[list[float] | None, str | None]:
-    """'2 1 0.1 -1' (spaces, commas or Chinese commas) → numbers, or (None, the translated reason)."""
-    tokens = [token for token in re.split(r"[\s,，;；]+", text.strip()) if token]
-    if not tokens:
-        return None, t("activations.logits_empty")
-    values = []
-    for token in tokens:
-        try:
-            value = float(token.replace("−", "-"))
-        except ValueError:
-            return None, t("activations.logits_bad", token=token[:20])
-        if not math.isfinite(value):  # "nan", "inf" and 1e400 parse as floats but are no usable scores
-            return None, t("activations.logits_bad", token=token[:20])
-        if abs(value) > MAX_ABS_LOGIT:
-            return None, t("activations.logits_too_big", token=token[:20], limit=f"{MAX_ABS_LOGIT:.0e}")
-        values.append(value)
-    if not 2 <= len(values) <= MAX_LOGITS:
-        return None, t("activations.logits_count", n=len(values), most=MAX_LOGITS)
-    return values, None
+    for column, label, share in zip(metrics, ("share_negative", "share_zero_before", "share_zero_after",
+                                              "share_no_gradient"), (shares.negative_before, shares.zero_before,
+                                                                     shares.zero_after, shares.no_gradient), strict=True):
+        column.metric(t(f"activations.{label}"), f"{100 * share:.1f} %",
+                      help=t("activations.share_no_gradient_help") if label == "share_no_gradient" else None)
+    if shares.no_gradient > 0.5:  # an observation about this input, with the moves that change it
+        st.info(t("activations.mostly_dead", share=f"{100 * shares.no_gradient:.0f}",
+                  more=t("activations.mostly_dead_bias") if bias < 1 else ""))
+    show_check(apply, name, before, parameter, key=(current_digest(), kernel, bias, name, parameter),
+               label=t("activations.check_map"))
 
 
 @st.fragment
-def show_softmax() -> None:
+def show_softmax(page: Page) -> None:
+    """6. Softmax and temperature (a fragment)."""
     st.subheader(t("activations.softmax_title"))
     st.caption(t("activations.softmax_caption"))
     left, right = st.columns([3, 2])
-    text = left.text_input(t("activations.logits"), key="act_logits", help=t("activations.logits_help"))
-    temperature = right.slider(t("activations.temperature"), 0.1, 5.0, step=0.1, key="act_temperature",
-                               help=t("activations.temperature_help"))
-    values, problem = parse_logits(text)
-    if problem:
-        show_problem(problem)
+    text, temperature = page.draw("act_logits", left), page.draw("act_temperature", right)
+    try:
+        logits = parse_numbers(text)
+    except ActivationError as error:
+        show_problem(error)
         return
-    logits = np.array(values, dtype=np.float32)
     scaled = logits / np.float32(temperature)
     probabilities = softmax(scaled, dim=0)
-    names = [f"z{i + 1}" for i in range(len(values))]
+    names = [f"z{i + 1}" for i in range(len(logits))]
     chart, table = st.columns([3, 2])
     with chart:
-        rows = [{"name": n, "p": float(p), "label": number(p, 3)} for n, p in zip(names, probabilities, strict=False)]
+        rows = [{"name": n, "p": float(p), "label": number(p, 3)} for n, p in zip(names, probabilities, strict=True)]
         encoding = {"x": {"field": "name", "type": "nominal", "title": None, "sort": None, "axis": {"labelAngle": 0}},
                     "y": {"field": "p", "type": "quantitative", "title": t("activations.axis_probability"),
                           "scale": {"domain": [0, 1]}}}
         st.vega_lite_chart({"data": {"values": rows}, "height": 280, "encoding": encoding, "layer": [
             {"mark": {"type": "bar", "color": COLORS["with"]}},
-            {"mark": {"type": "text", "dy": -8}, "encoding": {"text": {"field": "label"}}},
-        ]}, width="stretch")
+            {"mark": {"type": "text", "dy": -8}, "encoding": {"text": {"field": "label"}}}]}, width="stretch")
     with table:
         st.latex(FORMULAS["softmax"][0])
         shifted = scaled - scaled.max()
-        st.dataframe(pd.DataFrame({
-            "z": [number(v) for v in logits],
-            "(z − max z)/T": [number(v) for v in shifted],
-            "exp": [number(v, 4) for v in np.exp(shifted)],
-            "p": [number(v, 4) for v in probabilities],
-        }, index=names), width="stretch")
-    naive = softmax_naive(scaled, dim=0)
-    if not np.isfinite(naive).all():
-        show_problem(t("activations.naive_overflow", top=number(float(scaled.max()), 1)))
+        st.dataframe(pd.DataFrame({"z": [number(v) for v in logits], "(z − max z)/T": [number(v) for v in shifted],
+                                   "exp": [number(v, 4) for v in np.exp(shifted)],
+                                   "p": [number(v, 4) for v in probabilities]}, index=names), width="stretch")
+    if not np.isfinite(softmax_naive(scaled, dim=0)).all():
+        st.warning(t("activations.naive_overflow", top=number(float(scaled.max()), 1)), icon=":material/info:")
     else:
         st.caption(t("activations.naive_same"))
-    theirs = F.softmax(torch.from_numpy(scaled), dim=0).numpy()
-    show_torch_check(float(np.abs(probabilities - theirs).max()))
+    show_check(softmax, scaled, key=(tuple(scaled.tolist()),), dim=0, label=t("activations.check_softmax"))
     show_code(softmax)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The page
-# ---------------------------------------------------------------------------------------------------------------
+def experiment(page: Page) -> None:
+    show_collapse(page)
+    show_xor(page)
+    st.divider()
+    name, parameter = show_functions(page)
+    show_vanishing(page, name, parameter)
+    show_feature_map(page, name, parameter)
+    st.divider()
+    show_softmax(page)
 
-show_lesson("activations")
-st.header(t("common.experiment"))
-for widget, value in DEFAULTS.items():
-    st.session_state.setdefault(widget, value)
-if st.session_state.act_kernel not in KERNELS:
-    st.session_state.act_kernel = DEFAULTS["act_kernel"]
-if st.session_state.act_lr not in LEARNING_RATES:
-    st.session_state.act_lr = DEFAULTS["act_lr"]
 
-show_collapse()
-show_xor()
-st.divider()
-chosen, alpha = show_functions()
-show_vanishing(chosen, alpha)
-show_feature_map(chosen, alpha)
-st.divider()
-show_softmax()
+if __name__ == "__main__":
+    PAGE.run(experiment)

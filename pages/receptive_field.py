@@ -24,7 +24,7 @@ from cnn_core.receptive_field import axis_step, boxes_through_stack, input_box, 
 from cnn_core.render import image_to_uint8, to_png
 from cnn_core.rf_effective import effective_receptive_field, nearest_live_neuron, neuron_gradient
 from cnn_core.rf_layers import StackError, output_shapes, parameter_counts
-from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, spread
+from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, relu_biases, spread
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.layer_stack import (
@@ -67,7 +67,13 @@ PAGE = Page("receptive_field", controls=(
     Slider("rf_col", "receptive_field.col", 0, lambda image: last_map(image)[1] - 1,
            default=lambda image: last_map(image)[1] // 2),
     *STACK_CONTROLS,
-), code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field))
+), code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field),
+    live_answers={"rf_field_plus_3x3": lambda: plus_3x3(receptive_field(as_torch_layers(current_rows()))[-1])})
+
+
+def plus_3x3(rf) -> int:
+    """The field width after one more 3×3 conv with stride 1: r + (3 − 1)·j (a quiz answer from the table)."""
+    return axis_step(rf.size[1], rf.jump[1], 0, 3, 1, 0)[0]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -84,14 +90,20 @@ def cached_maps(digest: str, key: tuple, weights: str, relu: bool, _gray: np.nda
     return feature_maps(layers_of(key), _gray, weights, relu)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_biases(digest: str, key: tuple, weights: str, _gray: np.ndarray) -> list[float]:
+    return relu_biases(layers_of(key), _gray, weights)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_erf(digest: str, key: tuple, weights: str, relu: bool, row: int, col: int,
                _gray: np.ndarray) -> tuple[np.ndarray, float, float]:
     """The effective field by autograd; its largest difference from the NumPy gradient by hand (both scaled to
     their peak); and the largest autograd |∂y/∂x| outside the theoretical field (must be 0)."""
     layers = layers_of(key)
-    erf = effective_receptive_field(layers, _gray, row, col, weights, relu)
-    by_hand = normalised_field(neuron_gradient_numpy(layers, _gray, row, col, weights, relu))
+    biases = cached_biases(digest, key, weights, _gray) if relu else None  # one pass over the whole image
+    erf = effective_receptive_field(layers, _gray, row, col, weights, relu, biases=biases)
+    by_hand = normalised_field(neuron_gradient_numpy(layers, _gray, row, col, weights, relu, biases=biases))
     box = input_box(receptive_field(layers)[-1], row, col).clip(*_gray.shape)
     outside = erf.copy()
     outside[box.top:box.bottom, box.left:box.right] = 0
@@ -139,7 +151,8 @@ def neuron_picker(page: Page, last: np.ndarray, layer_count: int) -> tuple[int, 
 def neuron_pictures(digest: str, key: tuple, weights: str, relu: bool, row: int, col: int, zoom: bool,
                     _image: np.ndarray, _maps: tuple, _erf: np.ndarray) -> tuple[bytes, bytes, list[bytes]]:
     """The pictures of one neuron's field (cnn_core.figures.field_pictures) as PNGs, encoded at display size."""
-    whole, near, gallery = field_pictures(image_to_uint8(_image), layers_of(key), row, col, _erf, _maps, zoom)
+    whole, near, gallery = field_pictures(image_to_uint8(_image), layers_of(key), row, col, _erf, _maps, zoom,
+                                          side=420, map_side=260)  # about the columns' widths on a laptop
     return to_png(whole), to_png(near), [to_png(picture) for picture in gallery]
 
 

@@ -52,7 +52,7 @@ class Control:
 
     key: str  # session-state key, URL parameter and ```try name
     label: str  # key of its label in lessons/<lang>/ui/*.toml
-    kind: str  # "slider" | "select_slider" | "select" | "radio" | "toggle" | "number" | "multiselect"
+    kind: str  # "slider" | "select_slider" | "select" | "radio" | "toggle" | "number" | "multiselect" | "text"
     default: Any = None  # a value, or a function of the current image
     lo: Bound | None = None
     hi: Bound | None = None
@@ -97,6 +97,8 @@ class Control:
             return float(value) if self.is_float else int(round(value))
         if self.kind == "toggle":
             return value if isinstance(value, bool) else default()
+        if self.kind == "text":  # any text is valid here: the page's cnn_core parser says what is wrong with it
+            return value if isinstance(value, str) else default()
         options = self.choices(image)
         if self.kind == "multiselect":
             if not isinstance(value, (list, tuple)):
@@ -111,6 +113,8 @@ class Control:
             return list(self.bounds(image))
         if self.kind == "toggle":
             return [True, False]
+        if self.kind == "text":
+            return ["", _resolve(self.default, image) + " 1e9 x"]  # nothing typed; too much and a word
         options = self.choices(image)
         if self.kind == "multiselect":
             return [options[: self.max_selections or len(options)], options[-1:]]
@@ -161,6 +165,11 @@ def Multi(key: str, label: str, options, default, **more) -> Control:
 
 def Toggle(key: str, label: str, default: bool = False, **more) -> Control:
     return Control(key, label, "toggle", default, **more)
+
+
+def Text(key: str, label: str, default: str = "", **more) -> Control:
+    """A line of text the page parses with cnn_core (e.g. numbers typed by the student)."""
+    return Control(key, label, "text", default, **more)
 
 
 class Page:
@@ -246,6 +255,8 @@ class Page:
             return widget(text, lo, hi, step=step, **common)
         if control.kind == "toggle":
             return where.toggle(text, **common)
+        if control.kind == "text":
+            return where.text_input(text, **common)
         options = control.choices(image)
         format_func = labels(control.labels, control.labels_suffix) if control.labels else str
         if control.kind == "multiselect":

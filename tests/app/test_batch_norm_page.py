@@ -1,4 +1,6 @@
-"""The batch normalization page under AppTest: default and extreme widget values, both languages."""
+"""The batch normalization page under AppTest: default and extreme widget values, both languages.
+
+Every test opens its own page (no shared AppTest: a test must not depend on what another one moved)."""
 
 import numpy as np
 import pytest
@@ -18,9 +20,13 @@ def shape_text(at) -> str:
     return next(m.value for m in at.markdown if "(N, C, H, W)" in m.value)
 
 
-@pytest.fixture(scope="module")
+def torch_checks(at) -> list[str]:
+    return [s.value for s in at.success if "PyTorch" in s.value]
+
+
+@pytest.fixture
 def page():
-    """One English page reused by the tests that only move widgets (each test resets what it changes)."""
+    """A fresh English page for each test."""
     return open_page("batch_norm", "en")
 
 
@@ -31,13 +37,16 @@ def test_default_page_in_both_languages(lang, words):
     shown = texts(at)
     assert words in shown
     assert "(8, 4, 62, 62)" in shape_text(at)
-    assert any("PyTorch" in s.value for s in at.success)  # the torch check passed on this tensor
+    # every result checked against torch: train steps, γ/β, evaluation, both placements
+    assert len(torch_checks(at)) == 5 and not at.error
     assert at.selectbox(key="bn_channel").value == "box_blur"
     latex = latex_lines(at)
     assert any(r"\mu_B" in line and "30752" in line for line in latex)  # m = 8 · 62 · 62 in the formula
     assert any(line.startswith("y_i") for line in latex)
-    # 10 steps with momentum 0.1: the running estimates are not there yet
-    assert len(at.warning) >= 1
+    # 10 steps with momentum 0.1: the running estimates are not there yet — said as an observation, not a fault
+    assert not at.warning
+    gap = [i.value for i in at.info if ("10 steps" in i.value if lang == "en" else "10 步" in i.value)]
+    assert len(gap) == 1 and ("100" in gap[0])  # the advice names a number the steps slider can reach
 
 
 def test_batch_size_and_crop_extremes(page):
@@ -69,9 +78,7 @@ def test_kernels_none_and_six(page):
     assert not at.exception
     assert "(8, 6, 62, 62)" in shape_text(at)
     assert at.selectbox(key="bn_channel").value == "identity"  # box blur is gone: the first channel is chosen
-    at.multiselect(key="bn_kernels").set_value(["sobel_x", "sobel_y", "laplacian", "box_blur"]).run()
-    at.selectbox(key="bn_channel").set_value("sobel_x").run()
-    assert not at.exception
+    assert len(torch_checks(at)) == 5
 
 
 def test_gamma_and_beta_sliders_change_the_last_formula(page):
@@ -90,9 +97,7 @@ def test_gamma_and_beta_sliders_change_the_last_formula(page):
     assert any("γ = 0 wipes the channel out" in i.value for i in at.info)
     at.slider(key="bn_gamma_sobel_x").set_value(-2.0).run()
     assert any("negative γ flips" in i.value for i in at.info)
-    at.slider(key="bn_gamma_sobel_x").set_value(1.0).run()
-    at.slider(key="bn_beta_sobel_x").set_value(0.0).run()
-    assert not at.exception
+    assert not at.exception and len(torch_checks(at)) == 5
 
 
 def test_training_steps_and_momentum(page):
@@ -102,19 +107,18 @@ def test_training_steps_and_momentum(page):
     assert not at.exception
     assert any("caught up" in s.value for s in at.success)
     at.slider(key="bn_steps").set_value(0).run()
-    assert any("Mismatch" in w.value for w in at.warning)
+    assert any("still on their way" in i.value for i in at.info) and not at.warning
     at.button(key="bn_next").click().run()
     assert at.slider(key="bn_steps").value == 1
     at.button(key="bn_reset").click().run()
     assert at.slider(key="bn_steps").value == 0
     at.slider(key="bn_momentum").set_value(0.0).run()
     at.slider(key="bn_steps").set_value(100).run()
-    assert any("Mismatch" in w.value for w in at.warning)  # momentum 0: the estimates never move
+    frozen = [i.value for i in at.info if "never move" in i.value]  # momentum 0: the estimates never move
+    assert len(frozen) == 1 and "Move the steps" not in frozen[0]  # no advice to raise steps already at 100
     at.slider(key="bn_momentum").set_value(1.0).run()
     assert not at.exception
     assert any("caught up" in s.value for s in at.success)  # momentum 1: the last batch's statistics
-    at.slider(key="bn_momentum").set_value(0.1).run()
-    at.slider(key="bn_steps").set_value(10).run()
 
 
 def test_seed_extremes(page):
@@ -124,7 +128,7 @@ def test_seed_extremes(page):
     assert not at.exception
     assert latex_lines(at) != before  # another batch, other numbers
     at.number_input(key="bn_seed").set_value(0).run()
-    assert latex_lines(at) == before
+    assert latex_lines(at) == before  # the same seed, the same batch
 
 
 def test_lesson_try_button_sets_the_channel():
@@ -167,4 +171,3 @@ def test_placement_compares_both_orders(page):
     at.selectbox(key="bn_place_channel").set_value("box_blur").run()
     assert not at.exception
     assert any("has no negative values" in i.value for i in at.info)
-    at.selectbox(key="bn_place_channel").set_value("sobel_x").run()

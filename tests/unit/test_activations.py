@@ -14,14 +14,18 @@ from hypothesis import strategies as st
 from cnn_core.activations import (
     ACTIVATIONS,
     FORMULAS,
+    ActivationError,
     apply,
     chain_gradients,
     chain_weights,
+    display_range,
     elu,
     elu_grad,
     gradient_norms_by_depth,
     leaky_relu,
     leaky_relu_grad,
+    map_ranges,
+    parse_numbers,
     relu,
     relu_grad,
     share_of_zeros,
@@ -33,6 +37,7 @@ from cnn_core.activations import (
     softmax_naive,
     tanh,
     tanh_grad,
+    unit_shares,
 )
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -257,3 +262,57 @@ def test_sigmoid_gradient_vanishes_and_relu_does_not():
     assert sigmoid_norms[0] < 1e-3  # ten factors of roughly ≤ 1/4
     assert relu_norms[0] > 0.1
     assert np.all(np.diff(sigmoid_norms) > 0)  # shrinks at every layer on the way back
+
+
+# --- What the page computes from a map and from typed text ---------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-1, 1), st.sampled_from(["relu", "leaky_relu", "elu", "sigmoid", "tanh"]))
+def test_unit_shares_add_up_and_relu_kills_exactly_what_is_not_positive(seed, bias, name):
+    """ReLU′(x) = 0 exactly where x ≤ 0: the dead share is the negative share plus the exact-zero share; the
+    other functions keep a slope almost everywhere (only underflow could make it 0)."""
+    x = np.round(np.random.default_rng(seed).standard_normal((20, 30)), 1).astype(np.float32) + np.float32(bias)
+    after, slope = apply(name, x, 0.1 if name in ("leaky_relu", "elu") else None)
+    shares = unit_shares(x, after, slope)
+    assert shares.negative_before == pytest.approx(float((x < 0).mean()))
+    assert shares.zero_before == pytest.approx(float((x == 0).mean()))
+    if name == "relu":
+        assert shares.no_gradient == pytest.approx(shares.negative_before + shares.zero_before)
+        assert shares.zero_after == pytest.approx(shares.no_gradient)
+    else:
+        assert shares.no_gradient == 0.0
+
+
+def test_display_ranges_centre_signed_maps_and_share_the_scale_for_relu_like_functions():
+    x = np.linspace(-2, 6, 101, dtype=np.float32).reshape(1, -1)
+    lo, hi = display_range(x)
+    assert lo == -hi and hi == pytest.approx(float(np.percentile(np.abs(x), 99)), rel=0.05)
+    positive = np.linspace(0.5, 3, 50, dtype=np.float32)
+    assert display_range(positive)[0] == pytest.approx(0.5)
+    assert display_range(np.zeros(5)) == (0.0, 1.0)  # a flat map still gets a range to draw on
+    relu_after = relu(x)
+    before, after = map_ranges("relu", x, relu_after)
+    assert after == (0.0, before[1])  # same top: what ReLU cut shows against the same scale
+    before, after = map_ranges("sigmoid", x, sigmoid(x))
+    assert 0 <= after[0] < after[1] <= 1  # squashed into its own small range
+
+
+@pytest.mark.parametrize("text, values", [
+    ("2 1 0.1 -1", [2, 1, 0.1, -1]), ("1000, 1001，1002", [1000, 1001, 1002]), (" 1 −2 ", [1, -2]),
+    ("3;4；5、6", [3, 4, 5, 6]),
+])
+def test_numbers_are_read_with_any_separator(text, values):
+    np.testing.assert_allclose(parse_numbers(text), values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("text, reason, details", [
+    ("", "logits_empty", {}), ("  ", "logits_empty", {}), ("2 abc 1", "logits_bad", {"token": "abc"}),
+    ("nan 1", "logits_bad", {"token": "nan"}), ("1e400 1", "logits_bad", {"token": "1e400"}),
+    ("1e7 1", "logits_too_big", {"token": "1e7"}), ("3", "logits_count", {"n": 1, "fewest": 2, "most": 8}),
+    ("1 2 3 4 5 6 7 8 9", "logits_count", {"n": 9}),
+])
+def test_numbers_that_cannot_be_used_are_refused_with_a_reason(text, reason, details):
+    with pytest.raises(ActivationError) as error:
+        parse_numbers(text)
+    assert error.value.reason == reason and isinstance(error.value, ValueError)
+    assert details.items() <= error.value.details.items()

@@ -62,3 +62,21 @@ def test_close_up_of_a_map_colours_only_what_it_shows():
     assert near.shape[0] >= 200 and max(whole.shape[:2]) <= 360
     picture = close_up(np.full((40, 40, 3), 128, np.uint8), Box(-3, -3, 4, 4), zoom=False)
     assert colour_present(picture, PADDING_COLOR)  # an RGB input keeps its colours; the padding shows grey
+
+
+def test_boundary_picture_colours_the_classes_and_marks_the_points():
+    """P = x1 on a 2×2 grid: the left half is blue (class 0), the right half red, the boundary black between;
+    the four points are drawn as filled marks in their class colour."""
+    from cnn_core.figures import boundary_picture
+
+    grid = np.array([-0.5, 1.5])
+    probabilities = np.array([[0.0, 1.0], [0.0, 1.0]])  # row i: x2 = grid[i]; column j: x1 = grid[j]
+    points, labels = np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), np.array([0, 1, 1, 0])
+    picture = boundary_picture(grid, probabilities, points, labels, side=100, margin=10)
+    assert picture.shape == (110, 110, 3)
+    left, right = picture[50, 15], picture[50, 105]
+    assert left[2] > left[0] and right[0] > right[2]  # blue on the left (p ≈ 0), red on the right (p ≈ 1)
+    assert (picture[:100, 10:] == 0).all(axis=2).any()  # the p = 0.5 boundary
+    assert colour_present(picture, (178, 24, 43)) and colour_present(picture, (33, 102, 172))
+    flat = boundary_picture(grid, np.full((2, 2), 0.5), points, labels, side=50, margin=10)
+    assert not (flat[:50, 10:] == 0).all(axis=2).any()  # p = 0.5 everywhere: no boundary to draw

@@ -20,10 +20,13 @@ from PIL import Image
 from cnn_core.batch import (
     LAYER_KERNELS,
     Augmentation,
+    BatchError,
     augment,
     batch_grid,
     batch_grid_png,
+    batch_mean_spread,
     conv_layer,
+    fit_crop,
     fit_side,
     kernel_bank,
     make_batch,
@@ -33,12 +36,16 @@ from cnn_core.batch import (
 )
 from cnn_core.norm import (
     BatchNormSteps,
+    NormError,
     batch_norm,
     batch_norm_latex,
     batch_norm_steps,
+    batch_norm_train_steps,
     bn_and_relu,
     channel_stats,
+    normalisation_error,
     running_stats_curve,
+    unbiased_variance,
     update_running_stats,
     values_per_channel,
 )
@@ -310,8 +317,58 @@ def test_one_sample_with_spatial_maps_can_train():
     (lambda: bn_and_relu(np.ones((4, 3), np.float32), "sideways"), "bn_relu, relu_bn"),
 ])
 def test_errors_are_sentences(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(NormError, match=message) as error:  # a CnnError (so a ValueError) with a reason code
         call()
+    assert isinstance(error.value, ValueError) and error.value.reason != "unknown"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 1000), st.integers(1, 6), st.floats(0.0, 1.0), st.sampled_from([(4, 3, 5, 5), (2, 2, 3, 1)]))
+def test_train_steps_on_one_batch_match_a_torch_module(seed, steps, momentum, shape):
+    """What BatchNorm2d holds after `steps` training passes on the same batch: output and both running buffers
+    (the variance one unbiased, m/(m − 1))."""
+    x = np.random.default_rng(seed).normal(2.0, 3.0, shape).astype(np.float32)
+    out, mean, var = batch_norm_train_steps(x, steps, momentum)
+    module = torch.nn.BatchNorm2d(shape[1], momentum=momentum, affine=False).train()
+    for _ in range(steps):
+        expected = module(tensor(x))
+    np.testing.assert_allclose(out, expected.detach().numpy(), **TOL)
+    np.testing.assert_allclose(mean, module.running_mean.numpy(), **TOL)
+    np.testing.assert_allclose(var, module.running_var.numpy(), **TOL)
+
+
+def test_unbiased_variance_and_the_distance_from_normalised():
+    """[1, 2, 3, 4]: biased variance 1.25, unbiased 1.25 · 4/3 = 5/3 (numpy's ddof=1)."""
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    assert unbiased_variance(values.var(), 4) == pytest.approx(values.var(ddof=1)) == pytest.approx(5 / 3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (64, 3, 8, 8)).astype(np.float32)
+    normalised = batch_norm(x, None, None, training=True)
+    assert normalisation_error(normalised) < 1e-4
+    shifted = normalised.copy()
+    shifted[:, 1] = shifted[:, 1] * 2 + 0.5  # channel 1: mean 0.5, std 2 → off by 0.5 + 1
+    assert normalisation_error(shifted) == pytest.approx(1.5, abs=1e-3)
+
+
+def test_crops_fit_the_picture_or_say_why_not():
+    assert fit_crop((90, 120), 64) == 64 and fit_crop((40, 120), 64) == 40
+    with pytest.raises(BatchError) as error:
+        fit_crop((7, 300), 32)
+    assert error.value.reason == "picture_too_narrow" and error.value.details == {"h": 7, "w": 300, "least": 8}
+    with pytest.raises(BatchError) as error:
+        kernel_bank([])
+    assert error.value.reason == "no_kernels"
+
+
+def test_batch_means_spread_like_one_over_root_n():
+    """The mean of N independent crops' means has standard deviation s/√N: measured on 4000 random batches."""
+    rng = np.random.default_rng(1)
+    crop_means = rng.normal(0, 0.3, 200_000)
+    spread = batch_mean_spread(0.3, 16)
+    assert spread[0] == pytest.approx(0.3) and spread[3] == pytest.approx(0.15)
+    for n in (1, 4, 16):
+        measured = crop_means[: 4000 * n].reshape(4000, n).mean(axis=1).std()
+        assert measured == pytest.approx(spread[n - 1], rel=0.05)
 
 
 # ----------------------------------------------------------------------------------------------------------------

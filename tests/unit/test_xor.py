@@ -146,3 +146,13 @@ def test_same_seed_same_training():
 def test_train_xor_errors(kwargs, words):
     with pytest.raises(ValueError, match=words):
         train_xor(**kwargs)
+
+
+def test_the_numpy_half_loads_without_torch():
+    """collapse_linear and the matrices are NumPy: only training imports torch, when it trains."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from cnn_core.xor import collapse_linear, random_layers; "
+            "collapse_linear(*random_layers()); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
