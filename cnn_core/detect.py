@@ -34,6 +34,7 @@ from torch import nn
 from cnn_core.activations import softmax
 from cnn_core.digits import load_data, load_model, shift_images
 from cnn_core.errors import CnnError
+from cnn_core.render import draw_box
 from cnn_core.train import fit
 from cnn_core.transpose import conv_transpose2d
 
@@ -228,3 +229,26 @@ def four_tasks(canvas, logits: np.ndarray, threshold: float = 0.5) -> dict:
     best = found[0] if found else None
     return {"classification": None if best is None else best.label, "localisation": best,
             "detection": found, "segmentation": segment(logits, canvas)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pictures of the four outputs (RGB uint8, for the page)
+# ---------------------------------------------------------------------------------------------------------------
+
+PALETTE = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+                    [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], np.uint8)
+
+
+def task_picture(canvas, boxes=(), labels: np.ndarray | None = None, scale: int = 10) -> np.ndarray:
+    """The canvas enlarged `scale` times (ink dark on white paper), with boxes outlined in their digit's colour
+    and, if `labels` is given, every labelled pixel painted in its digit's colour (tab10 order)."""
+    X = np.clip(np.asarray(canvas, dtype=np.float32), 0, 1)
+    picture = np.repeat((255 * (1 - X)).astype(np.uint8)[..., None], 3, axis=2)
+    if labels is not None:
+        painted = labels >= 0
+        picture[painted] = PALETTE[labels[painted]]
+    picture = np.repeat(np.repeat(picture, scale, axis=0), scale, axis=1)
+    for box in boxes:
+        picture = draw_box(picture, box.top * scale, box.left * scale, box.size * scale, box.size * scale,
+                           color=tuple(int(v) for v in PALETTE[box.label]), thickness=max(2, scale // 4))
+    return picture

@@ -30,6 +30,8 @@ TOPICS = (
     Topic("whole_cnn", ":material/hub:"),
     Topic("resnet", ":material/alt_route:"),
     Topic("regularization", ":material/healing:"),
+    Topic("transfer", ":material/swap_horiz:"),
+    Topic("transposed_conv", ":material/open_in_full:"),
 )
 GLOSSARY = Topic("glossary", ":material/translate:")  # not a topic: no lesson, no experiment
 PAGES = (HOME, *TOPICS, GLOSSARY)
