@@ -6,8 +6,7 @@ Widget keys (lessons' ```try blocks may set them):
   ch_out      1–6 output channels of the stack (the first ch_out kernels of the list above)
   ch_cin, ch_cout, ch_k, ch_groups, ch_size   the layer whose cost is counted: C_in, C_out, k, groups, output side
   ch_reduce   1–16: a 1×1 convolution keeps this many of the 16 feature maps
-Live answers for the lesson: ch_layer_params (parameters of the layer counted on the page), ch_stack_params
-(parameters of the stack of ch_out 3×3×3 kernels).
+Live answers for the lesson: ch_layer_params (parameters of the layer counted on the page).
 """
 
 import numpy as np
@@ -59,7 +58,6 @@ PAGE = Page("channels", controls=(
 ), code=(channel_sum, conv2d_parameters, pointwise_conv), live_answers={
     "ch_layer_params": lambda: conv2d_parameters(*(st.session_state[k] for k in ("ch_cin", "ch_cout", "ch_k")),
                                                  groups=st.session_state.ch_groups),
-    "ch_stack_params": lambda: conv2d_parameters(3, st.session_state.ch_out, 3),
 })
 
 

@@ -180,8 +180,8 @@ def show_block(page: Page) -> None:
     if pictures["pass_through"] is not None and scale == 0:
         st.success(t("resnet.pass_through", diff=f"{pictures['pass_through']:.1e}"))
     parts = block_parameters(C, Co, projection=shortcut == "projection")
-    st.markdown(t("resnet.block_params", total=f"{parts['total']:,}", shortcut=f"{parts['shortcut']:,}",
-                  r18=f"{shortcut_parameters(64, 128, True):,}"))
+    st.markdown(t("resnet.block_params", total=f"{parts['total']:,}", shortcut=f"{parts['shortcut']:,}", c=C, c2=2 * C,
+                  proj=f"{shortcut_parameters(C, 2 * C, True):,}", r18=f"{shortcut_parameters(64, 128, True):,}"))
     field = block_receptive_field(stride)
     st.markdown(t("resnet.field", residual=field.residual_path, skip=field.shortcut_path, block=field.block,
                   jump=field.jumps[0], centre=format_number(field.centres[0], 1)))
