@@ -270,7 +270,8 @@ def conv2d_backward(input, weight, grad_output, stride=1, padding=0, dilation=1,
         Kg = W[outputs].reshape(out_per_group, -1)  # (O/g, C/g·kh·kw)
         dYg = dY[:, outputs]  # (N, O/g, OH·OW)
         dW[outputs] = sum(dYg[n] @ cols[n].T for n in range(N)).reshape(W[outputs].shape)
-        dXp[:, inputs] = col2im(np.matmul(Kg.T, dYg), Xp[:, inputs].shape, kernel_size, stride, dilation)
+        # ∂L/∂cols overwrites cols (no longer needed): one big buffer instead of two, half the memory traffic.
+        dXp[:, inputs] = col2im(np.matmul(Kg.T, dYg, out=cols), Xp[:, inputs].shape, kernel_size, stride, dilation)
     dX = dXp[:, :, top : dXp.shape[2] - bottom, left : dXp.shape[3] - right]  # padding pixels get no gradient
     db = dY.sum(axis=(0, 2))
     return (dX[0] if unbatched else np.ascontiguousarray(dX)), dW, db
