@@ -57,6 +57,7 @@ def test_defaults_may_depend_on_the_image():
     (Slider("a", "x.a", 1, 11, default=3), 7),
     (Slider("b", "x.b", -1.0, 1.0, default=0.0, step=0.05), -0.35),
     (Choice("c", "x.c", (3, 5), default=3, style="radio"), 5),
+    (Choice("g", "x.g", (0.5, 1.0, 5.0), default=1.0), 5.0),  # 5.0 travels as "5"
     (Choice("d", "x.d", ("zeros", "reflect"), default="zeros"), "reflect"),
     (Multi("e", "x.e", ("a", "b", "c"), default=["a"]), ["c", "a"]),
     (Toggle("f", "x.f"), True),
