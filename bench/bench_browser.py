@@ -141,10 +141,12 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=5)
     parser.add_argument("--upload", type=int, default=1024, help="side of the square photo to upload (0: sample)")
     parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--app", default="app.py", help="the Streamlit script to serve (e.g. a minimal app, to see "
+                                                       "the fixed cost of any rerun)")
     args = parser.parse_args()
     keys = (args.keys or DEFAULT_KEYS.get(args.page, "")).split(",")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", args.app, "--server.port", str(port),
                                "--server.headless", "true", "--server.fileWatcherType", "none"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -179,7 +181,10 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

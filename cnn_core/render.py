@@ -87,12 +87,19 @@ def area_mean(x: np.ndarray, step: int) -> np.ndarray:
     x = np.asarray(x)
     if step <= 1:
         return x
+    if (x.dtype == np.uint8 and (x.ndim == 2 or x.shape[2] in (3, 4))) or (x.ndim == 2 and x.dtype == np.float32):
+        return np.asarray(Image.fromarray(np.ascontiguousarray(x)).reduce(step))  # the same block means, in C
+    picture = x.dtype == np.uint8
+    x = x.astype(np.float32, copy=False)
     H, W = x.shape[:2]
-    rows, cols = np.arange(0, H, step), np.arange(0, W, step)
-    sums = np.add.reduceat(np.add.reduceat(x, rows, axis=0, dtype=np.float32), cols, axis=1, dtype=np.float32)
-    counts = np.outer(np.diff(np.append(rows, H)), np.diff(np.append(cols, W))).astype(np.float32)
-    mean = sums / (counts[..., None] if x.ndim == 3 else counts)
-    return np.clip(mean.round(), 0, 255).astype(np.uint8) if x.dtype == np.uint8 else mean.astype(np.float32)
+    OH, OW = -(-H // step), -(-W // step)
+    if (OH * step, OW * step) != (H, W):  # zeros fill the last blocks; the counts below leave them out
+        x = np.pad(x, ((0, OH * step - H), (0, OW * step - W)) + ((0, 0),) * (x.ndim - 2))
+    blocks = x.reshape(OH, step, OW, step, *x.shape[2:])
+    sums = blocks.sum(axis=(1, 3))
+    counts = np.outer(np.minimum(step, H - step * np.arange(OH)), np.minimum(step, W - step * np.arange(OW)))
+    mean = sums / counts.reshape(OH, OW, *([1] * (x.ndim - 2))).astype(np.float32)
+    return np.clip(mean.round(), 0, 255).astype(np.uint8) if picture else mean
 
 
 def fit_width(picture: np.ndarray, max_width: int) -> np.ndarray:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from types import SimpleNamespace
 
-import altair as alt
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cnn_core import render
-from ui.clickmap import Box, block_centre, chart
+from ui.clickmap import Box, block_centre, layers, spec
 
 
 @settings(max_examples=60, deadline=None)
@@ -24,35 +25,45 @@ def test_a_click_on_a_block_lands_on_a_pixel_inside_that_block(n, b):
     assert (centre >= blocks * b).all() and (centre < np.minimum((blocks + 1) * b, n)).all()
 
 
-def datasets(layered):
-    with alt.data_transformers.enable("default", max_rows=None):  # Streamlit's own transformer has no row limit
-        spec = layered.to_dict()
-    return spec, list(spec["datasets"].values())
+def run_transforms(transforms: list[dict], k: int) -> SimpleNamespace:
+    """The grid layer's Vega `calculate` expressions, evaluated for cell number k (what the browser does)."""
+    datum = SimpleNamespace(k1=k + 1, k=k)
+    for step in transforms:
+        if "calculate" in step:
+            setattr(datum, step["as"], eval(step["calculate"], {"floor": math.floor, "min": min}, {"datum": datum}))
+    return datum
 
 
 @pytest.mark.parametrize("shape, max_cells", [((512, 768), 96), ((1024, 1024), 96), ((7, 5), 96), ((300, 40), 32)])
-def test_grid_has_at_most_max_cells_per_side_and_covers_the_map(shape, max_cells):
+def test_every_cell_of_the_grid_returns_its_block_centre(shape, max_cells):
     values = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    layered, b = chart(values, max_cells=max_cells, width=360)
-    _, (image, cells) = datasets(layered)
+    drawn = layers(values, max_cells=max_cells, width=360)
+    chart, b = spec(drawn, width=360), drawn.block
+    image, grid = chart["layer"][0], chart["layer"][-1]
     H, W = shape
-    assert b == max(1, -(-max(H, W) // max_cells))
-    rows = {cell["row"] for cell in cells}
-    cols = {cell["col"] for cell in cells}
-    assert len(rows) <= max_cells and len(cols) <= max_cells
-    assert len(cells) == len(rows) * len(cols) == (-(-H // b)) * (-(-W // b))
-    assert max(rows) < H and max(cols) < W
-    expected = render.area_mean(values, b)  # the tooltip shows each block's mean
-    first = cells[0]
-    np.testing.assert_allclose(first["value"], expected[0, 0], atol=1e-4)
-    png = base64.b64decode(image[0]["url"].split(",", 1)[1])
-    assert Image.open(io.BytesIO(png)).size[0] <= 360  # encoded at the size it is shown
+    rows, cols = -(-H // b), -(-W // b)
+    assert b == max(1, -(-max(H, W) // max_cells)) and rows <= max_cells and cols <= max_cells
+    means = chart["datasets"]["cells"]["value"].to_numpy()
+    assert len(means) == rows * cols  # one tooltip value per cell: the block's mean
+    np.testing.assert_allclose(means, render.area_mean(values, b).ravel(), atol=1e-4)
+    for k in {0, cols - 1, rows * cols // 2, rows * cols - 1}:
+        cell = run_transforms(grid["transform"], k)
+        i, j = divmod(k, cols)
+        assert (cell.row, cell.col) == (block_centre(i, b, H), block_centre(j, b, W))
+        assert cell.x <= cell.col < cell.x2 <= W and cell.y <= cell.row < cell.y2 <= H
+    assert grid["params"][0]["name"] == "cell"  # the selection Streamlit reports
+    png = base64.b64decode(image["data"]["values"][0]["url"].split(",", 1)[1])
+    assert max(Image.open(io.BytesIO(png)).size) <= 360  # encoded at (at most) the size it is shown
 
 
 def test_a_picture_needs_no_values_and_boxes_are_drawn_where_asked():
     picture = np.zeros((40, 60, 3), np.uint8)
-    layered, b = chart(picture, boxes=[Box(3, 4, 5, 6, "#ff0000")], width=200)
-    spec, (image, cells, boxes) = datasets(layered)
-    assert b == 1 and "value" not in cells[0]
-    assert boxes == [{"x": 4, "x2": 10, "y": 3, "y2": 8, "color": "#ff0000"}]
-    assert spec["params"][0]["name"] == "cell"  # the selection Streamlit reports
+    drawn = layers(picture, width=600)  # 10 screen pixels per map pixel: boxes are drawn at their true size
+    chart = spec(drawn, boxes=[Box(3, 4, 5, 6, "#ff0000")], width=600)
+    image, boxes, grid = chart["layer"]
+    assert drawn.block == 1 and drawn.scale is None and "datasets" not in chart
+    assert grid["data"] == {"sequence": {"start": 0, "stop": 2400, "as": "k"}}
+    assert boxes["data"]["values"] == [{"x": 4, "x2": 10, "y": 3, "y2": 8, "color": "#ff0000"}]
+    small = spec(drawn, boxes=[Box(3, 4, 1, 1)], width=60)["layer"][1]["data"]["values"][0]
+    assert small["x2"] - small["x"] == 10 and (small["x"] + small["x2"]) / 2 == 4.5  # grown to 10 px, centred
+    assert chart["width"] == 600 and chart["height"] == 400
