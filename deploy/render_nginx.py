@@ -20,12 +20,12 @@ HEALTH = "max_fails=1 fail_timeout=5s"
 def upstreams(ports: list[int], host: str = "127.0.0.1") -> str:
     blocks = ["    upstream cnnlab_any {  # first visits: any live process, in turn"]
     blocks += [f"        server {host}:{port} {HEALTH};" for port in ports]
-    blocks += ["        keepalive 16;", "    }"]
+    blocks += ["    }"]
     for i, port in enumerate(ports):
         others = ports[i + 1:] + ports[:i]
         blocks += [f"    upstream cnnlab_{port} {{", f"        server {host}:{port} {HEALTH};"]
         blocks += [f"        server {host}:{other} backup;" for other in others]
-        blocks += ["        keepalive 16;", "    }"]
+        blocks += ["    }"]
     return "\n".join(blocks)
 
 

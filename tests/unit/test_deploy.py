@@ -77,6 +77,17 @@ def test_proxy_settings_a_streamlit_websocket_needs():
         assert seconds >= 3600, directive  # a lesson's websocket must not be cut after nginx's default 60 s
 
 
+def test_a_busy_process_keeps_its_students():
+    """Only a refused connection (or a 503 while starting) moves a student: every failover re-pins them, away from
+    the process holding their session. Slow answers and reused keepalive connections must not count as failures."""
+    text = render_nginx.render([9101, 9102])
+    retry_on = set(re.search(r"proxy_next_upstream ([^;]+);", text).group(1).split())
+    assert retry_on <= {"error", "http_503"} and "error" in retry_on
+    directives = re.sub(r"#[^\n]*", "", text)
+    assert not re.search(r"\bkeepalive\b", directives)  # uvicorn drops idle connections after 5 s; reusing one fails
+    assert re.search(r'map \$http_upgrade \$connection_upgrade {\s*default upgrade;\s*""\s+close;', text)
+
+
 @needs_nginx
 def test_nginx_accepts_the_rendered_config(tmp_path):
     conf = tmp_path / "nginx.conf"
