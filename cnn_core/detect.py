@@ -251,4 +251,4 @@ def task_picture(canvas, boxes=(), labels: np.ndarray | None = None, scale: int 
     for box in boxes:
         picture = draw_box(picture, box.top * scale, box.left * scale, box.size * scale, box.size * scale,
                            color=tuple(int(v) for v in PALETTE[box.label]), thickness=max(2, scale // 4))
-    return picture
+    return np.pad(picture, ((2, 2), (2, 2), (0, 0)), constant_values=170)  # a grey frame: the canvas's edge

@@ -32,6 +32,9 @@ SIZES = (50, 100, 200, 500)
 DECAYS = (0.001, 0.003, 0.01, 0.03)
 CURES = ("none", "dropout", "weight_decay", "augment")
 MAP_SIDE = 256  # the feature map is computed on the picture shrunk to this longer side
+# Streamlit 1.67 shrinks a chart to fit its height *including* the legend below it (a 170 px chart drew a 20 px
+# plot); fitting only the width keeps the plot the height asked for.
+AUTOSIZE = {"type": "fit-x", "contains": "padding"}
 COLOURS = ("#4c78a8", "#f58518")  # training blue, held-out orange, on every chart and in the lesson
 
 
@@ -85,7 +88,7 @@ def curve_chart(curves) -> dict:
     rows = [{"epoch": epoch + 1, "acc": value, "curve": t(f"reg.curve_{name}")}
             for name, values in (("train", curves.train_acc), ("test", curves.test_acc))
             for epoch, value in enumerate(values)]
-    return {"data": {"values": rows}, "mark": {"type": "line"}, "height": 170,
+    return {"data": {"values": rows}, "mark": {"type": "line"}, "autosize": AUTOSIZE, "height": 170,
             "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": t("reg.axis_epoch")},
                          "y": {"field": "acc", "type": "quantitative", "title": t("reg.axis_acc"),
                                "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
@@ -130,7 +133,7 @@ def show_overfitting(page: Page) -> None:
     shrunk = [t(f"reg.cure_{c}") for c in CURES[1:] if runs[c].loss_gap < none.loss_gap]
     st.markdown(t("reg.verdict", train=f"{none.train_acc[-1]:.0%}", test=f"{none.test_acc[-1]:.1%}",
                   gap=f"{100 * none.gap:.1f}", loss_gap=f"{none.loss_gap:.2f}",
-                  shrunk=", ".join(shrunk) if shrunk else "–"))
+                  shrunk=t("reg.list_separator").join(shrunk) if shrunk else "–"))
     if any(c.stopped == "time" for c in runs.values()):
         st.caption(t("reg.time_cut"))
 
@@ -157,7 +160,8 @@ def dropped_map(digest: str, p: float, training: bool, mask: int, _X: np.ndarray
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def map_pictures(digest: str, p: float, training: bool, mask: int, _X: np.ndarray, _Y: np.ndarray):
-    top = float(max(_X.max(), _Y.max(), 1e-6))
+    top = float(max(np.percentile(_X[_X > 0], 99) if (_X > 0).any() else 0.0, 1e-6))  # a few strong edges
+    # would otherwise turn everything else dark; the same scale before and after, so survivors ×2 look brighter
     scale = dict(signed=False, vmin=0.0, vmax=top, min_side=1, max_width=420)
     return map_png(_X, **scale), map_png(_Y, **scale)
 

@@ -29,6 +29,9 @@ from ui.strings import t
 
 TASKS = ("odd_even", "loops", "small_large")
 REUSE = ("all_but_last", "conv")
+# Streamlit 1.67 shrinks a chart to fit its height *including* the legend below it (a 170 px chart drew a 20 px
+# plot); fitting only the width keeps the plot the height asked for.
+AUTOSIZE = {"type": "fit-x", "contains": "padding"}
 COLOURS = {"frozen": "#4c78a8", "fine_tune": "#54a24b", "scratch": "#e45756"}
 CANVAS = dict(height=16, width=48)
 
@@ -86,7 +89,7 @@ def train_now(key: tuple[str, str, bool], progress) -> None:
 def curve_chart(runs) -> dict:
     rows = [{"k": r.per_digit, "acc": r.test_acc, "method": t(f"transfer.method_{r.method}")} for r in runs]
     methods = [m for m in COLOURS if any(r.method == m for r in runs)]
-    return {"data": {"values": rows}, "mark": {"type": "line", "point": True}, "height": 260,
+    return {"data": {"values": rows}, "mark": {"type": "line", "point": True}, "autosize": AUTOSIZE, "height": 260,
             "encoding": {"x": {"field": "k", "type": "quantitative", "title": t("transfer.axis_k"),
                                "scale": {"type": "log"}, "axis": {"values": sorted({r.per_digit for r in runs})}},
                          "y": {"field": "acc", "type": "quantitative", "title": t("transfer.axis_acc"),
