@@ -195,3 +195,18 @@ def test_every_library_kernel_is_a_small_float32_matrix():
     assert KERNELS["sobel_x"][0, 0] == -1
     with pytest.raises(ValueError, match="Unknown kernel"):
         get_kernel("nope")
+
+
+@pytest.mark.parametrize("channels, groups", [(1, 1), (3, 1), (4, 2), (5, 1), (8, 4)])
+def test_both_ways_of_summing_agree_with_torch(channels, groups):
+    """conv2d adds shifted copies for few channels and multiplies the im2col matrix for many: same numbers."""
+    from cnn_core.conv import FEW_CHANNELS
+
+    rng = np.random.default_rng(channels)
+    X = rng.standard_normal((2, channels, 13, 11)).astype(np.float32)
+    K = rng.standard_normal((channels, channels // groups, 3, 2)).astype(np.float32)
+    ours = conv2d(X, K, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=groups)
+    theirs = F.conv2d(torch.from_numpy(X), torch.from_numpy(K), stride=(2, 1), padding=(1, 2), dilation=(1, 2),
+                      groups=groups).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert FEW_CHANNELS in range(4, 25)  # so the cases above take both paths (1·1 … 5·5 products)
