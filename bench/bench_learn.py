@@ -87,8 +87,8 @@ def fit_kernel_step() -> None:
 def browser_moves(moves: int = 9) -> None:
     """Chromium: move a slider with the keyboard, time until the picture it drives has changed and the app is idle."""
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -108,7 +108,8 @@ def browser_moves(moves: int = 9) -> None:
                 picture = f"""() => {{ for (const f of document.querySelectorAll('[data-testid=stImage], [data-testid=stElementContainer]')) {{
                     if (f.innerText.includes({caption!r}) && f.querySelector('img')) return f.querySelector('img').getAttribute('src'); }}
                     return null; }}"""
-                thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).locator('input[type="range"]')
+                thumb = page.locator('[data-testid="stSlider"]').filter(
+                    has=page.get_by_text(label, exact=True)).locator('input[type="range"]')
                 times = []
                 for move in range(moves):
                     before = page.evaluate(picture)

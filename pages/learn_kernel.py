@@ -25,6 +25,7 @@ from cnn_core.learn import (
 from cnn_core.render import fit_width
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
+from ui.learning_show import bmatrix, show_lines
 from ui.page import Choice, Number, Page, Slider, Toggle
 from ui.proof import show_check
 from ui.show import show_map, show_matrix
@@ -57,18 +58,6 @@ PAGE = Page("learn_kernel", controls=(
 })
 
 
-def lines(rows: list[dict], x_title: str, y_title: str, log_y: bool = False, rule: int | None = None) -> None:
-    """Curves drawn by the browser (titles in the student's language); `rule` marks one step."""
-    y = {"field": "y", "type": "quantitative", "title": y_title, **({"scale": {"type": "log"}} if log_y else {})}
-    layers = [{"mark": {"type": "line", "point": len(rows) < 130}, "encoding": {
-        "x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y,
-        "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"}}}}]
-    if rule is not None:
-        layers.append({"mark": {"type": "rule", "color": "#888", "strokeDash": [4, 3]},
-                       "encoding": {"x": {"datum": rule}}})
-    st.vega_lite_chart({"data": {"values": rows}, "layer": layers, "height": 250}, width="stretch")
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def d2l_fit(lr: float, steps: int):
     X, Y = d2l_stripe()
@@ -90,11 +79,11 @@ def show_d2l(page: Page) -> None:
             show_matrix(values, decimals=2)
     loss, kernel = st.columns(2)
     with loss:
-        lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
-               for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True)
+        show_lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
+                    for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True)
     with kernel:
-        lines([{"x": i, "y": float(K[0, j]), "series": f"K[0, {j}]"} for i, K in enumerate(fit.kernels) for j in (0, 1)],
-              t("learn_kernel.axis_step"), t("learn_kernel.axis_kernel"))
+        show_lines([{"x": i, "y": float(K[0, j]), "series": f"K[0, {j}]"} for i, K in enumerate(fit.kernels)
+                    for j in (0, 1)], t("learn_kernel.axis_step"), t("learn_kernel.axis_kernel"))
     explain_fit(fit, steps, decimals=4)
     show_check(correlate_valid, X, fit.kernel, key=("d2l", lr, steps), label=t("learn_kernel.check_d2l"))
 
@@ -153,15 +142,17 @@ def show_on_image(page: Page) -> None:
     show_gradient(X, Y, fit, (digest, source, name, size, noise, seed))
 
 
+@st.fragment
 def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
-    """One step of the run: the kernel (numbers and picture), the predicted map, the loss so far."""
+    """One step of the run: the kernel (numbers and picture), the predicted map, the loss so far (a fragment of its
+    own: moving the step reruns only this)."""
     last = len(fit.losses) - 1
     step = page.draw("lk_view", hi=last) if last > 0 else 0
     K = fit.kernels[step]
     kernel, picture, truth = st.columns(3)
     with kernel:
         st.caption(t("learn_kernel.kernel_at", step=step))
-        show_matrix(K, decimals=2)
+        st.latex(f"K = {bmatrix(K, 3)}")  # LaTeX, not a figure: it changes at every step and must stay cheap
     with picture:
         show_map(K, t("learn_kernel.kernel_picture"), signed=True, colorbar=False, min_side=120, width=150)
     with truth:
@@ -177,9 +168,9 @@ def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
     with wanted:
         show_map(Y, t("learn_kernel.y_target"), **scale)
     with curve:
-        lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
-               for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True,
-              rule=step)
+        show_lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
+                    for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True,
+                   rule=step)
 
 
 def show_gradient(X, Y, fit, key: tuple) -> None:

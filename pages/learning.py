@@ -7,11 +7,8 @@ Widget keys (lessons' ```try blocks may set them):
   ln_hidden    hidden units of the fully connected layer whose parameters are counted on your image
 """
 
-import io
-
 import numpy as np
 import streamlit as st
-from matplotlib.figure import Figure
 
 from cnn_core.conv import conv2d
 from cnn_core.errors import CnnError
@@ -25,7 +22,6 @@ from cnn_core.learn import (
     line_loss,
     linear,
     linear_backward,
-    loss_surface,
     mse_loss,
     parameter_counts,
     pixel_permutation,
@@ -37,6 +33,7 @@ from cnn_core.learn import (
 from cnn_core.render import fit_width
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
+from ui.learning_show import bmatrix, num, show_lines, surface_png
 from ui.page import Choice, Number, Page, Slider
 from ui.proof import show_check
 from ui.show import show_map, show_png
@@ -75,33 +72,9 @@ def image_shape() -> tuple[int, int, int]:
     return current_image().shape
 
 
-def num(v: float, decimals: int) -> str:
-    """A number rounded for reading, without trailing zeros (and never "-0")."""
-    text = f"{v:.{decimals}f}".rstrip("0").rstrip(".")
-    return "0" if float(text) == 0 else text
-
-
-def bmatrix(M, decimals: int = 2) -> str:
-    """A matrix (a vector as a column) as LaTeX."""
-    M = np.atleast_1d(np.asarray(M, dtype=np.float64))
-    rows = M[:, None] if M.ndim == 1 else M
-    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(num(v, decimals) for v in row) for row in rows) + r"\end{bmatrix}"
-
-
 def network():
     s = st.session_state
     return tiny_net([s.ln_x1, s.ln_x2], s.ln_y, tiny_net_params(int(s.ln_seed)), s.ln_act)
-
-
-def lines(rows: list[dict], x_title: str, y_title: str, log_y: bool = False, height: int = 260,
-          colors: dict | None = None) -> None:
-    """Curves drawn by the browser (axis titles and legend in the student's language)."""
-    y = {"field": "y", "type": "quantitative", "title": y_title, **({"scale": {"type": "log"}} if log_y else {})}
-    st.vega_lite_chart({"data": {"values": rows}, "mark": {"type": "line", "point": len(rows) < 80},
-                        "encoding": {"x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y,
-                                     "color": {"field": "series", "type": "nominal", "title": None,
-                                               "legend": {"orient": "top"}, **({"scale": colors} if colors else {})}},
-                        "height": height}, width="stretch")
 
 
 @st.fragment
@@ -142,25 +115,6 @@ def show_network(page: Page) -> None:
                    label=t("learning.check_backprop"))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def surface_png(w: float, b: float, lr: float, steps: int) -> bytes:
-    """Contours of the loss over (w, b), the path of the steps, the minimum."""
-    result, (ws, bs, L) = gradient_descent((w, b), lr, steps), loss_surface()
-    fig = Figure(figsize=(5.2, 4.2), dpi=100)
-    ax = fig.add_subplot()
-    ax.contourf(ws, bs, np.log10(L), levels=24, cmap="viridis")
-    ax.contour(ws, bs, np.log10(L), levels=12, colors="white", linewidths=0.4, alpha=0.6)
-    path = result.path[np.all(np.abs(result.path) < 1e3, axis=1)]  # a diverging path leaves the picture
-    ax.plot(path[:, 0], path[:, 1], "-o", color="#ff7f0e", markersize=3, linewidth=1.4)
-    ax.plot(*path[0], "s", color="white", markersize=7)
-    i, j = np.unravel_index(np.argmin(L), L.shape)
-    ax.plot(ws[j], bs[i], "*", color="red", markersize=13)
-    ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="w", ylabel="b")
-    fig.tight_layout(pad=0.3)
-    fig.savefig(buffer := io.BytesIO(), format="png")
-    return buffer.getvalue()
-
-
 @st.fragment
 def show_descent(page: Page) -> None:
     """The loss of the student's line on five points, then gradient descent from there."""
@@ -180,8 +134,8 @@ def show_descent(page: Page) -> None:
     with picture:
         show_png(surface_png(w, b, lr, steps), t("learning.surface_caption"))
     with curve:
-        lines([{"x": i, "y": float(v), "series": t("learning.axis_loss")} for i, v in enumerate(result.losses)],
-              t("learning.axis_step"), t("learning.axis_loss"), log_y=True)
+        show_lines([{"x": i, "y": float(v), "series": t("learning.axis_loss")} for i, v in enumerate(result.losses)],
+                   t("learning.axis_step"), t("learning.axis_loss"), log_y=True)
         numbers = dict(lr=f"{lr:g}", smooth=f"{result.lr_smooth:.3f}", limit=f"{result.lr_limit:.3f}",
                        steps=len(result.losses) - 1, loss=f"{result.losses[-1]:.4g}",
                        w=f"{result.path[-1][0]:.3f}", b=f"{result.path[-1][1]:.3f}")
@@ -235,9 +189,9 @@ def show_training(page: Page) -> None:
     loss, accuracy = st.columns(2)
     for column, kind, title in ((loss, "loss", "learning.axis_loss"), (accuracy, "acc", "learning.axis_acc")):
         with column:
-            lines([{"x": e + 1, "y": float(v), "series": series[side]} for side in series
-                   for e, v in enumerate(getattr(history, f"{side}_{kind}"))], t("learning.axis_epoch"), t(title),
-                  colors={"domain": list(series.values()), "range": [COLORS[side] for side in series]})
+            show_lines([{"x": e + 1, "y": float(v), "series": series[side]} for side in series
+                        for e, v in enumerate(getattr(history, f"{side}_{kind}"))], t("learning.axis_epoch"), t(title),
+                       colors={series[side]: COLORS[side] for side in series})
     if history.epochs:
         gap = history.train_acc[-1] - history.test_acc[-1]
         st.markdown(t("learning.train_result", train=f"{100 * history.train_acc[-1]:.1f}",
