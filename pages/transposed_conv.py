@@ -9,13 +9,12 @@ Widget keys (lessons' ```try blocks may set them):
 Live answer for the lesson: tc_output_size (output rows of the step-through with the settings on the page).
 """
 
-import io
-
 import numpy as np
 import streamlit as st
 
+from cnn_core.cells import grid_picture
 from cnn_core.image import to_grayscale
-from cnn_core.render import grid_figure
+from cnn_core.render import to_png
 from cnn_core.transpose import (
     TransposeError,
     checkerboard_strength,
@@ -69,11 +68,10 @@ def grid_kernel(k: int) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def grid_png(values_bytes: bytes, shape: tuple, padding: int, window: tuple, current: tuple | None) -> bytes:
+    """A grid of numbers as PNG (Pillow, a few ms; cached, since stepping back and forth redraws the same ones)."""
     values = np.frombuffer(values_bytes, dtype=np.float32).reshape(shape)
-    figure = grid_figure(values, padding=padding, window=list(window), current=current, cell_inches=0.42)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi)
-    return buffer.getvalue()
+    cell = int(min(40, max(12, 360 // max(shape))))
+    return to_png(grid_picture(values, padding, window, current, cell=cell, numbers=cell >= 20))
 
 
 def show_grid(values: np.ndarray, caption: str, padding: int = 0, window=(), current=None) -> None:
