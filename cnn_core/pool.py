@@ -22,13 +22,29 @@ POOL_TYPES = ("max", "avg", "lp")
 
 
 class PoolError(CnnError):
-    """Impossible pooling parameters. The message says what to change; `reason` and `details` let the app say
-    the same sentence in the student's language (lessons/<lang>/ui/pooling.toml → error.<reason>)."""
+    """Impossible pooling parameters: the message says what to change; `reason` + `details` for translations."""
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Output size, with torch's ceil_mode rule
-# ---------------------------------------------------------------------------------------------------------------
+def pool2d(X: np.ndarray, pool_size: tuple[int, int], mode: str = "max") -> np.ndarray:
+    """d2l's pooling loop, to read: slide a p_h × p_w window with stride 1, keep its max or mean. X: (H, W).
+
+    No padding, stride or NaN rules: `max_pool2d_naive` / `avg_pool2d_naive` below are the torch-exact versions.
+    """
+    if mode not in ("max", "avg"):
+        raise PoolError(f"Unknown pooling mode '{mode}': use 'max' or 'avg'.", "bad_mode", mode=mode)
+    p_h, p_w = pool_size
+    if not (1 <= p_h <= X.shape[0] and 1 <= p_w <= X.shape[1]):
+        raise PoolError(f"A {p_h}×{p_w} window does not fit in {X.shape[0]}×{X.shape[1]}.", "too_small",
+                        span=max(p_h, p_w), padded=min(X.shape))
+    Y = np.zeros((X.shape[0] - p_h + 1, X.shape[1] - p_w + 1), dtype=np.float32)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            window = X[i:i + p_h, j:j + p_w]
+            Y[i, j] = window.max() if mode == "max" else window.mean()
+    return Y
+
+
+# --- Output size, with torch's ceil_mode rule ----------------------------------------------------------------------
 
 def check_pool_args(n: int, kernel_size: int, stride: int, padding: int, dilation: int = 1) -> None:
     """Raise PoolError when one axis's pooling parameters are impossible (the same checks PyTorch makes)."""
@@ -116,9 +132,7 @@ def _axes(input, kernel_size, stride, padding, dilation):
     return X, unbatched, k, s, pair(padding), pair(dilation)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Max pooling
-# ---------------------------------------------------------------------------------------------------------------
+# --- Max pooling ---------------------------------------------------------------------------------------------------
 
 def max_pool2d_naive(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """The readable reference: visit every window, keep its largest value and where that value was.
@@ -232,56 +246,7 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return (Y[0], indices[0]) if unbatched else (Y, indices)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Put every pooled value back where it came from, zeros elsewhere (`torch.nn.functional.max_unpool2d`).
-
-    This shows exactly what max pooling kept: the winning pixels at their places, everything else gone.
-    output_size: (H, W) of the original input; default (OH − 1)·s − 2p + k, as torch.
-    """
-    Y = np.asarray(input, dtype=np.float32)
-    indices = np.asarray(indices)
-    unbatched = Y.ndim == 3
-    if unbatched:
-        Y, indices = Y[None], indices[None]
-    k, p = pair(kernel_size), pair(padding)
-    s = k if stride is None else pair(stride)
-    if output_size is None:
-        H = (Y.shape[2] - 1) * s[0] - 2 * p[0] + k[0]
-        W = (Y.shape[3] - 1) * s[1] - 2 * p[1] + k[1]
-    else:
-        H, W = tuple(output_size)[-2:]
-    N, C = Y.shape[:2]
-    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
-        raise PoolError(f"An index points outside the {H}×{W} output; pass the input's size as output_size.",
-                        "bad_indices", h=H, w=W)
-    X = np.zeros((N, C, H * W), dtype=np.float32)
-    np.put_along_axis(X, indices.reshape(N, C, -1), Y.reshape(N, C, -1), axis=2)
-    X = X.reshape(N, C, H, W)
-    return X[0] if unbatched else X
-
-
-def max_pool2d_backward(grad_output, indices, input_shape):
-    """Where the gradient flows back to: each output's gradient goes to its winning pixel, all others get 0.
-
-    A pixel that wins several (overlapping) windows collects the sum. With grad_output = 1 everywhere, the result
-    counts how many windows each input pixel won. Equal to torch autograd through max_pool2d.
-    """
-    G = np.asarray(grad_output, dtype=np.float64)
-    indices = np.asarray(indices)
-    H, W = input_shape[-2:]
-    planes = int(np.prod(input_shape[:-2], dtype=np.int64))
-    flat = indices.reshape(planes, -1) + np.arange(planes)[:, None] * (H * W)  # one index space for all planes
-    weights = G.reshape(planes, -1)
-    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
-        real = (indices.reshape(planes, -1) >= 0) & (indices.reshape(planes, -1) < H * W)
-        flat, weights = flat[real], weights[real]  # a window of only padding (possible with dilation) has no pixel
-    grad = np.bincount(flat.ravel(), weights=weights.ravel(), minlength=planes * H * W)
-    return grad.reshape(input_shape).astype(np.float32)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Average pooling
-# ---------------------------------------------------------------------------------------------------------------
+# --- Average pooling -----------------------------------------------------------------------------------------------
 
 def _divisors(n: int, out: int, k: int, s: int, p: int, count_include_pad: bool) -> np.ndarray:
     """How many pixels each window along one axis divides by, as torch: windows are first clipped to the padded
@@ -344,37 +309,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return Y[0] if unbatched else Y
 
 
-def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True):
-    """Where average pooling's gradient flows back to: every pixel of a window gets grad / window size.
-
-    So each pixel hears from every window it is in, weakly; compare max pooling, where one pixel hears it all.
-    Equal to torch autograd through avg_pool2d.
-    """
-    G = np.asarray(grad_output, dtype=np.float32)
-    unbatched = len(input_shape) == 3
-    if unbatched:
-        G, input_shape = G[None], (1, *input_shape)
-    k, p = pair(kernel_size), pair(padding)
-    s = k if stride is None else pair(stride)
-    N, C, H, W = input_shape
-    OH, OW = G.shape[2:]
-    size = np.outer(_divisors(H, OH, k[0], s[0], p[0], count_include_pad),
-                    _divisors(W, OW, k[1], s[1], p[1], count_include_pad)).astype(np.float32)
-    share = G / size  # (N, C, OH, OW): what each pixel of the window receives
-    Hp = max(H + 2 * p[0], (OH - 1) * s[0] + k[0])
-    Wp = max(W + 2 * p[1], (OW - 1) * s[1] + k[1])
-    grad = np.zeros((N, C, Hp, Wp), dtype=np.float32)
-    for rows in _taps(OH, k[0], s[0], 1):  # within one tap, the windows hit different pixels
-        for cols in _taps(OW, k[1], s[1], 1):
-            grad[:, :, rows, cols] += share
-    grad = grad[:, :, p[0]:p[0] + H, p[1]:p[1] + W]  # what landed on padding is dropped
-    return grad[0] if unbatched else grad
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Power-average (Lp) pooling and adaptive (global) average pooling
-# ---------------------------------------------------------------------------------------------------------------
+# --- Power-average (Lp) pooling and adaptive (global) average pooling ----------------------------------------------
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling like `torch.nn.functional.lp_pool2d`: (Σ_window x^p)^(1/p).
@@ -461,27 +396,3 @@ def adaptive_avg_pool2d(input, output_size):
         Y = np.stack([R[..., a:b].mean(axis=3) for a, b in cols], axis=3)  # (N, C, OH, OW)
     Y = Y.astype(np.float32)
     return Y[0] if unbatched else Y
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Going back up: nearest-neighbour upsampling (to see what pooling lost)
-# ---------------------------------------------------------------------------------------------------------------
-
-def interpolate_nearest(input, size):
-    """Nearest-neighbour resize like `torch.nn.functional.interpolate(input, size, mode="nearest")`.
-
-    Output pixel (r, q) copies input pixel (⌊r·H/OH⌋, ⌊q·W/OW⌋), computed in float32 as torch does. Pool, then
-    upsample back with this, and the difference to the original is what pooling threw away.
-    """
-    X = np.asarray(input, dtype=np.float32)
-    H, W = X.shape[-2:]
-    OH, OW = pair(size)
-    if OH < 1 or OW < 1:
-        raise PoolError(f"The output size must be at least 1×1, not {OH}×{OW}.", "bad_output_size",
-                        size=f"{OH}×{OW}")
-
-    def source(n, out):
-        scale = np.float32(n) / np.float32(out)
-        return np.minimum(np.floor(np.arange(out, dtype=np.float32) * scale).astype(np.int64), n - 1)
-
-    return np.take(np.take(X, source(H, OH), axis=-2), source(W, OW), axis=-1)  # rows, then columns

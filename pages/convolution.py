@@ -1,102 +1,111 @@
-"""Convolution: slide kernels over the student's image; every product and sum visible.
+"""Convolution: slide kernels over the student's image; every product and sum visible; point at a map to explain it.
 
 Widget keys (lessons' ```try blocks may set them):
-  conv_kernels           list of kernel names from cnn_core.KERNELS, plus "custom" (the editable grid)
+  conv_kernels           kernel names from cnn_core.KERNELS, plus "custom" (the editable grid); up to 4
   conv_channels          "gray" | "rgb"  (grayscale image, or each RGB channel on its own)
   conv_true_convolution  bool: flip the kernel first (textbook convolution) instead of cross-correlation
-  conv_bias              float, added to every output;  conv_relu  bool, max(0, ·) after the bias
-  conv_row, conv_col     the output position of the worked example (padding keeps output = input size here)
+  conv_bias              −1.0–1.0, added to every output;  conv_relu  bool, max(0, ·) after the bias
+  conv_row, conv_col     the output position of the worked example ('same' padding: output = image size); they
+                         start where the first default kernel responds most; a click on a map or the image sets them
+  conv_example_kernel, conv_example_channel   the map the worked example explains (a click on a map sets them)
+  conv_patch             3 | 4 | 6 | 8 | 10 | 12: side of the "image as numbers" patch around the position
   conv_custom_size       3 | 5;  conv_custom_base  the preset the editable grid starts from
+Live answers for the lesson's quiz: conv_image_width, conv_kernel_width, conv_valid_width.
 """
+
+import hashlib
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
-import torch.nn.functional as F
 
-from cnn_core.conv import conv2d, corr2d, flip_kernel, im2col, same_padding
+from cnn_core.conv import conv2d, corr2d, flip_kernel, im2col
+from cnn_core.explain import conv_example, feature_maps, planes_of, strongest_response
 from cnn_core.image import to_grayscale
 from cnn_core.kernels import KERNELS
-from cnn_core.render import format_number
+from cnn_core.render import format_number, image_to_uint8
+from ui.clickmap import Box, click_cell
+from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
-from ui.lesson import show_lesson
-from ui.show import (
-    map_png,
-    show_code,
-    show_colorbar,
-    show_image_with_box,
-    show_matrix,
-    show_png,
-    show_problem,
-    show_torch_check,
-)
-from ui.strings import labels, t
+from ui.page import Choice, Multi, Number, Page, Slider, Toggle
+from ui.proof import show_check
+from ui.show import show_number_grid
+from ui.strings import t
 
 CUSTOM = "custom"
+NAMES = (*KERNELS, CUSTOM)
 DEFAULT_KERNELS = ("diff_x", "sobel_x", "laplacian")
 MAX_SHOWN = 4  # kernels side by side; more would make each map too small to read
-KERNEL_BOX = 175  # pixels: the tallest kernel picture (5×5) fits
-MAP_WIDTH = 400  # pixels of a feature map on screen (up to four side by side)
+MAP_WIDTH = {1: 420, 2: 400, 3: 270, 4: 200}  # screen pixels of a feature map, by the number of kernels shown
 PATCH_SIZES = (3, 4, 6, 8, 10, 12)
-PATCH = 6  # side of the "image as numbers" patch
+KERNEL_BOX = 190  # pixels: the tallest kernel grid (5×5) fits
 
 
-def channels_of(image: np.ndarray, mode: str) -> tuple[np.ndarray, list[str]]:
-    """(C, H, W) planes the kernels run on, and their names: the grayscale image, or R, G and B separately."""
-    if mode == "rgb" and image.shape[2] == 3:
-        return np.moveaxis(image, 2, 0), ["R", "G", "B"]
-    return to_grayscale(image)[None], [t("conv.gray")]
+@st.cache_data(show_spinner=False, max_entries=16)
+def _start(fingerprint: str, _image: np.ndarray) -> tuple[int, int]:
+    return strongest_response(to_grayscale(_image), KERNELS[DEFAULT_KERNELS[0]])
 
 
-def effective_kernel(K: np.ndarray, true_convolution: bool) -> np.ndarray:
-    """The kernel that actually slides: flipped for true convolution, as is for cross-correlation."""
-    return flip_kernel(K) if true_convolution else K
+def start_at(image: np.ndarray) -> tuple[int, int]:
+    """Where the worked example starts on a new image: the strongest edge of the first default kernel."""
+    fingerprint = hashlib.blake2b(image[::7, ::5].tobytes() + str(image.shape).encode(), digest_size=8).hexdigest()
+    return _start(fingerprint, image)
+
+
+def first_kernel_width() -> int:
+    names = [name for name in st.session_state.get("conv_kernels", ()) if name in KERNELS]
+    return KERNELS[names[0]].shape[1] if names else KERNELS[DEFAULT_KERNELS[0]].shape[1]
+
+
+PAGE = Page("convolution", controls=(
+    Multi("conv_kernels", "conv.kernels", NAMES, default=list(DEFAULT_KERNELS), max_selections=MAX_SHOWN,
+          labels="kernels.", labels_suffix="_name", help="conv.kernels_help"),
+    Choice("conv_channels", "conv.channels", ("gray", "rgb"), default="gray", style="radio", labels="conv.channels_",
+           help="conv.channels_help"),
+    Toggle("conv_true_convolution", "conv.true_convolution", help="conv.true_convolution_help"),
+    Slider("conv_bias", "conv.bias", -1.0, 1.0, default=0.0, step=0.05),
+    Toggle("conv_relu", "conv.relu", help="conv.relu_help"),
+    Number("conv_row", "conv.row", 0, lambda image: image.shape[0] - 1, default=lambda image: start_at(image)[0]),
+    Number("conv_col", "conv.col", 0, lambda image: image.shape[1] - 1, default=lambda image: start_at(image)[1]),
+    Choice("conv_example_kernel", "conv.example_kernel", NAMES, default=DEFAULT_KERNELS[0], labels="kernels.",
+           labels_suffix="_name"),
+    Choice("conv_example_channel", "conv.example_channel", (0, 1, 2), default=0, labels="conv.plane_"),
+    Choice("conv_patch", "conv.patch_size", PATCH_SIZES, default=6, style="select_slider", help="conv.patch_size_help"),
+    Choice("conv_custom_size", "conv.custom_size", (3, 5), default=3, style="radio", extra=dict(horizontal=True)),
+    Choice("conv_custom_base", "conv.custom_base", tuple(KERNELS), default="identity", labels="kernels.",
+           labels_suffix="_name"),
+), code=(corr2d, im2col, conv2d, conv_example), live_answers={
+    "conv_image_width": lambda: current_image().shape[1],
+    "conv_kernel_width": first_kernel_width,
+    "conv_valid_width": lambda: current_image().shape[1] - first_kernel_width() + 1,
+})
+
+
+def plane_names(mode: str) -> list[str]:
+    return ["R", "G", "B"] if mode == "rgb" and current_image().shape[2] == 3 else [t("conv.gray")]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def feature_maps(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: tuple, _image: np.ndarray) -> np.ndarray:
-    """(C, H, W) maps of one kernel on each plane, 'same' zero padding so each map lines up with the image."""
-    planes, _ = channels_of(_image, mode)
-    K = np.frombuffer(kernel_bytes, dtype=np.float32).reshape(kernel_shape)
-    return conv2d(planes[:, None], K[None, None], padding="same")[:, 0]
+def maps_of(digest: str, mode: str, kernel: bytes, shape: tuple, _image: np.ndarray) -> np.ndarray:
+    """(C, H, W): one kernel on each plane, cached per image and kernel (the slow part; bias and ReLU are not)."""
+    return feature_maps(planes_of(_image, mode), np.frombuffer(kernel, np.float32).reshape(shape))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def feature_map_pngs(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: tuple, bias: float, relu: bool,
-                     _image: np.ndarray) -> list[tuple[bytes, float, float, str]]:
-    """The maps as pictures (PNG + colour scale), cached: encoding is the slow part of a rerun."""
-    maps = feature_maps(digest, mode, kernel_bytes, kernel_shape, _image) + bias
-    if relu:
-        maps = np.maximum(maps, 0)
-    return [map_png(feature_map, max_width=MAP_WIDTH) for feature_map in maps]
+def shown_map(maps: np.ndarray, plane: int, bias: float, relu: bool) -> np.ndarray:
+    value = maps[plane] + np.float32(bias)
+    return np.maximum(value, 0) if relu else value
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def torch_difference(digest: str, mode: str, kernel_bytes: bytes, kernel_shape: tuple, _image: np.ndarray) -> float:
-    """Max |ours − torch| for the same kernel on the same planes."""
-    planes, _ = channels_of(_image, mode)
-    K = np.frombuffer(kernel_bytes, dtype=np.float32).reshape(kernel_shape)
-    ours = feature_maps(digest, mode, kernel_bytes, kernel_shape, _image)
-    top, bottom, left, right = same_padding(K.shape, (1, 1))  # explicit 'same' padding, as torch pads it
-    padded = F.pad(torch.from_numpy(np.ascontiguousarray(planes[:, None])), (left, right, top, bottom))
-    theirs = F.conv2d(padded, torch.from_numpy(K[None, None].copy()))[:, 0].numpy()
-    return float(np.abs(ours - theirs).max())
-
-
-def custom_kernel_editor() -> np.ndarray | None:
+def custom_kernel_editor(page: Page) -> np.ndarray | None:
     """The editable grid; None (with a message) when a cell is empty or not a number."""
     size_column, base_column = st.columns(2)
-    size = size_column.radio(t("conv.custom_size"), [3, 5], key="conv_custom_size", horizontal=True)
-    bases = [name for name, K in KERNELS.items() if K.shape == (size, size)]
-    if st.session_state.get("conv_custom_base") not in bases:
-        st.session_state.conv_custom_base = bases[0]
-    base = base_column.selectbox(t("conv.custom_base"), bases, key="conv_custom_base",
-                                 format_func=labels("kernels.", "_name"))
+    size = page.draw("conv_custom_size", size_column)
+    base = page.draw("conv_custom_base", base_column, only=[n for n, K in KERNELS.items() if K.shape == (size, size)])
     start = pd.DataFrame(KERNELS[base].astype(float), columns=[str(c) for c in range(size)])
     edited = st.data_editor(start, key=f"conv_custom_grid_{size}_{base}", hide_index=True, width="content",
-                            column_config={str(c): st.column_config.NumberColumn(str(c), min_value=-100.0, max_value=100.0,
-                                                                                format="%.3g") for c in range(size)})
+                            column_config={str(c): st.column_config.NumberColumn(str(c), min_value=-100.0,
+                                                                                max_value=100.0, format="%.3g")
+                                           for c in range(size)})
     values = edited.to_numpy(dtype=float, na_value=np.nan)
     if not np.isfinite(values).all():
         show_problem(t("conv.custom_incomplete"))
@@ -104,16 +113,12 @@ def custom_kernel_editor() -> np.ndarray | None:
     return values.astype(np.float32)
 
 
-def chosen_kernels() -> dict[str, np.ndarray]:
-    names = list(KERNELS) + [CUSTOM]
-    st.session_state.conv_kernels = [n for n in st.session_state.conv_kernels if n in names]
-    picked = st.multiselect(t("conv.kernels"), names, key="conv_kernels", max_selections=MAX_SHOWN,
-                            format_func=labels("kernels.", "_name"), help=t("conv.kernels_help"))
+def chosen_kernels(page: Page) -> dict[str, np.ndarray]:
     kernels = {}
-    for name in picked:
+    for name in page.draw("conv_kernels"):
         if name == CUSTOM:
             with st.expander(t("conv.custom_title"), expanded=True):
-                K = custom_kernel_editor()
+                K = custom_kernel_editor(page)
             if K is not None:
                 kernels[name] = K
         else:
@@ -121,168 +126,165 @@ def chosen_kernels() -> dict[str, np.ndarray]:
     return kernels
 
 
-def start_at_strongest_response(image: np.ndarray) -> None:
-    """For each new image, put the worked example where the first kernel responds most: an edge, not flat sky."""
-    digest = current_digest()
-    if st.session_state.get("conv_position_for") == digest and "conv_row" in st.session_state:
-        return
-    st.session_state.conv_position_for = digest
-    presets = [name for name in st.session_state.conv_kernels if name in KERNELS]
-    if presets:
-        K = KERNELS[presets[0]]
-        response = np.abs(feature_maps(digest, "gray", K.tobytes(), K.shape, image)[0])
-        margin = max(K.shape)  # skip the border: zero padding makes every edge of the picture look like an edge
-        inner = response[margin:-margin, margin:-margin] if min(response.shape) > 2 * margin else response
-        row, col = np.unravel_index(int(inner.argmax()), inner.shape)
-        if inner is not response:
-            row, col = row + margin, col + margin
-    else:
-        row, col = image.shape[0] // 2, image.shape[1] // 2
-    st.session_state.conv_row, st.session_state.conv_col = int(row), int(col)
+def pick(page: Page, name: str | None = None, plane: int | None = None):
+    """A click callback: the clicked cell (of the map of `name` on `plane`, or of the image) becomes the example."""
+    def picked(row: int, col: int) -> None:
+        values = dict(conv_row=row, conv_col=col)
+        if name is not None:
+            values.update(conv_example_kernel=name, conv_example_channel=plane)
+        page.set(**values)
+    return picked
 
 
-def show_numbers(image: np.ndarray) -> None:
-    """'The image as numbers': a patch of pixel values, as grayscale and as the three RGB matrices."""
-    st.subheader(t("conv.numbers_title"))
-    H, W = image.shape[:2]
-    st.session_state.setdefault("conv_patch", PATCH)
-    size = st.columns([1, 2])[0].select_slider(t("conv.patch_size"), PATCH_SIZES, key="conv_patch",
-                                               help=t("conv.patch_size_help"))
-    st.caption(t("conv.numbers_caption", n=size))
-    row = min(st.session_state.get("conv_row", H // 2), H - 1)
-    col = min(st.session_state.get("conv_col", W // 2), W - 1)
-    size = min(size, H, W)
-    top, left = max(0, min(row - size // 2, H - size)), max(0, min(col - size // 2, W - size))
-    gray, gray_names = channels_of(image, "gray")
-    planes, names = (np.concatenate([gray, np.moveaxis(image, 2, 0)]), gray_names + ["R", "G", "B"]) \
-        if image.shape[2] == 3 else (gray, gray_names)
-    columns = st.columns([2] + [1] * len(names))
-    with columns[0]:
-        show_image_with_box(top, left, size, size, t("conv.patch_where", top=top, left=left, n=size))
-    for column, plane, name in zip(columns[1:], planes, names, strict=False):
-        with column:
-            st.markdown(f"**{name}**")
-            show_matrix(plane[top:top + size, left:left + size], signed=False, cell_inches=2.2 / max(size, 6),
-                        vmin=0.0, vmax=1.0, decimals=2 if size <= 8 else 1)
-
-
-def show_feature_maps(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool, bias: float,
-                      relu: bool) -> None:
+def show_feature_maps(page: Page, slid: dict[str, np.ndarray], mode: str, bias: float, relu: bool) -> None:
     st.subheader(t("conv.maps_title"))
-    digest = current_digest()
-    _, names = channels_of(image, mode)
-    for column, (name, K) in zip(st.columns(max(1, len(kernels))), kernels.items(), strict=False):
-        slid = effective_kernel(K, flip)
-        pictures = feature_map_pngs(digest, mode, slid.tobytes(), slid.shape, bias, relu, image)
+    st.caption(t("conv.click_hint"))
+    image, digest, state = current_image(), current_digest(), st.session_state
+    width, names = MAP_WIDTH[len(slid)], plane_names(mode)
+    for column, (name, K) in zip(st.columns(len(slid)), slid.items(), strict=True):
+        maps = maps_of(digest, mode, K.tobytes(), K.shape, image)
         with column:
             st.markdown(f"**{t(f'kernels.{name}_name')}**")
             st.caption(t(f"kernels.{name}"))
-            with st.container(height=KERNEL_BOX, border=False):  # same height for every kernel: maps line up
-                show_matrix(slid, decimals=3, signed=True, cell_inches=0.32 if K.shape[0] > 3 else 0.4)
-            for plane_name, (png, lo, hi, cmap) in zip(names, pictures, strict=True):
-                show_png(png, t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
-                show_colorbar(lo, hi, cmap)
+            with st.container(height=KERNEL_BOX, border=False):  # the same height for every kernel: maps line up
+                show_number_grid(K, decimals=3, signed=True, cell_px=36 if K.shape[1] > 3 else 46)
+            for plane, plane_name in enumerate(names):
+                explained = name == state.conv_example_kernel and plane == state.conv_example_channel
+                click_cell(lambda maps=maps, plane=plane: shown_map(maps, plane, bias, relu), f"conv_map_{name}_{plane}",
+                           pick(page, name, plane), chosen=(state.conv_row, state.conv_col),
+                           boxes=[Box(state.conv_row, state.conv_col, color="#ffc800" if explained else "#888888")],
+                           cache_key=(digest, mode, K.tobytes(), plane, bias, relu, width), width=width, colorbar=True,
+                           caption=t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
 
 
-def show_worked_example(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool, bias: float,
-                        relu: bool) -> None:
-    """One output value computed by hand: patch, kernel, products, their sum (+ bias, ReLU)."""
+def show_worked_example(page: Page, slid: dict[str, np.ndarray], mode: str, bias: float, relu: bool) -> None:
+    """One output value computed by hand: where, patch, kernel, products, their sum (+ bias, ReLU)."""
     st.subheader(t("conv.example_title"))
-    planes, names = channels_of(image, mode)
-    H, W = planes.shape[1:]
-    which, channel, row_column, col_column = st.columns(4)
-    name = which.selectbox(t("conv.example_kernel"), list(kernels), key="conv_example_kernel",
-                           format_func=labels("kernels.", "_name"))
-    plane_index = channel.selectbox(t("conv.example_channel"), range(len(names)), format_func=names.__getitem__,
-                                    key="conv_example_channel") if len(names) > 1 else 0
-    for key, limit in (("conv_row", H - 1), ("conv_col", W - 1)):
-        if st.session_state.get(key, 0) > limit:
-            st.session_state[key] = limit
-    row = row_column.number_input(t("conv.row"), 0, H - 1, key="conv_row")
-    col = col_column.number_input(t("conv.col"), 0, W - 1, key="conv_col")
-    K = effective_kernel(kernels[name], flip)
-    kh, kw = K.shape
-    top_pad, _, left_pad, _ = same_padding((kh, kw), (1, 1))
-    padded = np.pad(planes[plane_index], ((top_pad, kh), (left_pad, kw)))  # zero 'same' padding, as in the maps
-    patch = padded[row:row + kh, col:col + kw]
-    products = patch * K
-    total = float(products.sum())
-    value = total + bias
-    shown = max(value, 0.0) if relu else value
-
+    image, digest, names = current_image(), current_digest(), plane_names(mode)
+    state = st.session_state
+    if state.conv_example_kernel not in slid:
+        state.conv_example_kernel = next(iter(slid))
+    name = state.conv_example_kernel
+    # Which map is explained: a click on it, or one of these buttons (the kernels shown change what can be chosen).
+    st.caption(t("conv.example_kernel"))
+    for column, other in zip(st.columns(MAX_SHOWN), slid, strict=False):
+        column.button(t(f"kernels.{other}_name"), key=f"conv_explain_{other}", on_click=page.set,
+                      kwargs=dict(conv_example_kernel=other), type="primary" if other == name else "secondary",
+                      width="stretch")
+    channel, row_column, col_column = st.columns(3)
+    plane = page.draw("conv_example_channel", channel) if len(names) > 1 else 0
+    row, col = page.draw("conv_row", row_column), page.draw("conv_col", col_column)
+    K = slid[name]
+    example = conv_example(planes_of(image, mode)[plane], K, row, col)
     where, patch_column, kernel_column, products_column = st.columns([3, 2, 2, 2])
     with where:
-        show_image_with_box(row - top_pad, col - left_pad, kh, kw, t("conv.example_where", row=row, col=col))
+        click_cell(lambda: image_to_uint8(image), "conv_image", pick(page), chosen=(row, col),
+                   boxes=[Box(example.top, example.left, *K.shape)], cache_key=(digest, "image"), width=300,
+                   caption=t("conv.example_where", row=row, col=col))
+    cell = 52 if K.shape[1] <= 3 else 40
     with patch_column:
         st.markdown(t("conv.example_patch"))
-        show_matrix(patch, signed=False, cell_inches=0.42)
+        show_number_grid(example.patch, decimals=2, signed=False, vmin=0.0, vmax=1.0, cell_px=cell, legend=True)
     with kernel_column:
-        st.markdown(t("conv.example_kernel_flipped") if flip else t("conv.example_kernel_used"))
-        show_matrix(K, decimals=3, signed=True, cell_inches=0.42)
+        st.markdown(t("conv.example_kernel_flipped") if st.session_state.conv_true_convolution
+                    else t("conv.example_kernel_used"))
+        show_number_grid(K, decimals=3, signed=True, cell_px=cell)
     with products_column:
         st.markdown(t("conv.example_products"))
-        show_matrix(products, decimals=3, signed=True, cell_inches=0.42)
+        show_number_grid(example.products, decimals=3, signed=True, cell_px=cell, legend=True)
     st.markdown(t("conv.example_sum"))
-    terms = " + ".join(f"({format_number(p, 3)})" for p in products.ravel()[:9])
-    more = r" + \dots" if products.size > 9 else ""
+    terms = " + ".join(f"({format_number(p, 3)})" for p in example.products.ravel()[:9])
+    more = r" + \dots" if example.products.size > 9 else ""
+    total, value = example.total, example.total + bias
     st.latex(rf"\sum = {terms}{more} = {total:.4f}")
-    st.latex(rf"y = {total:.4f} + ({bias:g}) = {value:.4f}" + (rf"\qquad \mathrm{{ReLU}}(y) = {shown:.4f}" if relu else ""))
-    in_map = feature_maps(current_digest(), mode, K.tobytes(), K.shape, image)[plane_index, row, col] + bias
-    st.caption(t("conv.example_map_value", value=f"{max(in_map, 0.0) if relu else in_map:.4f}"))
+    st.latex(rf"y = {total:.4f} + ({bias:g}) = {value:.4f}" + (rf"\qquad \mathrm{{ReLU}}(y) = {max(value, 0):.4f}"
+                                                                if relu else ""))
+    in_map = float(shown_map(maps_of(digest, mode, K.tobytes(), K.shape, image), plane, bias, relu)[row, col])
+    st.caption(t("conv.example_map_value", value=f"{in_map:.4f}"))
 
 
-def show_flip_comparison(kernels: dict[str, np.ndarray], image: np.ndarray, mode: str) -> None:
+def show_numbers(page: Page) -> None:
+    """'The image as numbers': a patch of pixel values around the position, as gray and as the RGB matrices."""
+    st.subheader(t("conv.numbers_title"))
+    image, digest, state = current_image(), current_digest(), st.session_state
+    H, W = image.shape[:2]
+    size = min(page.draw("conv_patch", st.columns([1, 2])[0]), H, W)
+    st.caption(t("conv.numbers_caption", n=size))
+    top = max(0, min(state.conv_row - size // 2, H - size))
+    left = max(0, min(state.conv_col - size // 2, W - size))
+    planes, names = planes_of(image, "gray"), [t("conv.gray")]
+    if image.shape[2] == 3:
+        planes, names = np.concatenate([planes, planes_of(image, "rgb")]), names + ["R", "G", "B"]
+    cell, decimals = max(21, min(40, 250 // size)), 2 if size <= 8 else 1  # numbers stay ≥ 14 px and fit a column
+
+    def matrix(plane: np.ndarray, name: str) -> None:
+        st.markdown(f"**{name}**")
+        show_number_grid(plane[top:top + size, left:left + size], decimals=decimals, signed=False, vmin=0.0,
+                         vmax=1.0, cell_px=cell, legend=name == names[0])
+
+    picture, gray = st.columns([3, 2])
+    with picture:
+        click_cell(lambda: image_to_uint8(image), "conv_patch_image", pick(page),
+                   chosen=(state.conv_row, state.conv_col), boxes=[Box(top, left, size, size)],
+                   cache_key=(digest, "image"), width=300, caption=t("conv.patch_where", top=top, left=left, n=size))
+    with gray:
+        matrix(planes[0], names[0])
+    for column, plane, name in zip(st.columns(3), planes[1:], names[1:], strict=False):
+        with column:
+            matrix(plane, name)
+
+
+@st.fragment
+def explorer(page: Page, slid: dict[str, np.ndarray], mode: str) -> None:
+    """Bias, ReLU, the maps, the worked example and the numbers around it: moving any of these, or clicking a
+    map, reruns only this panel."""
+    columns = st.columns([1, 2, 1])
+    bias, relu = page.draw("conv_bias", columns[0]), page.draw("conv_relu", columns[1])
+    show_feature_maps(page, slid, mode, bias, relu)
+    show_worked_example(page, slid, mode, bias, relu)
+    show_numbers(page)
+
+
+def show_flip_comparison(kernels: dict[str, np.ndarray], mode: str) -> None:
     """Cross-correlation vs convolution: the flipped kernel, and how much the two results differ here."""
     st.subheader(t("conv.flip_title"))
     st.caption(t("conv.flip_caption"))
-    digest = current_digest()
-    for column, (name, K) in zip(st.columns(max(1, len(kernels))), kernels.items(), strict=False):
+    image, digest = current_image(), current_digest()
+    for column, (name, K) in zip(st.columns(len(kernels)), kernels.items(), strict=True):
         with column:
             st.markdown(f"**{t(f'kernels.{name}_name')}**")
             as_is, flipped = st.columns(2)
             with as_is:
                 st.caption(t("conv.flip_as_is"))
-                show_matrix(K, decimals=2, signed=True, cell_inches=0.3)
+                show_number_grid(K, decimals=2, signed=True, cell_px=34)
             with flipped:
                 st.caption(t("conv.flip_flipped"))
-                show_matrix(flip_kernel(K), decimals=2, signed=True, cell_inches=0.3)
-            difference = np.abs(feature_maps(digest, mode, K.tobytes(), K.shape, image)
-                                - feature_maps(digest, mode, flip_kernel(K).tobytes(), K.shape, image)).max()
-            symmetric = np.allclose(K, flip_kernel(K))
+                show_number_grid(flip_kernel(K), decimals=2, signed=True, cell_px=34)
+            F = flip_kernel(K)
+            difference = np.abs(maps_of(digest, mode, K.tobytes(), K.shape, image)
+                                - maps_of(digest, mode, F.tobytes(), F.shape, image)).max()
+            symmetric = np.allclose(K, F)
             st.markdown(t("conv.flip_same" if symmetric else "conv.flip_differs", diff=f"{difference:.3g}"))
 
 
-show_lesson("convolution")
-st.header(t("common.experiment"))
-image = current_image()
-
-st.session_state.setdefault("conv_kernels", list(DEFAULT_KERNELS))
-start_at_strongest_response(image)
-show_numbers(image)
-kernels = chosen_kernels()
-controls = st.columns([1, 2, 1])
-mode = controls[0].radio(t("conv.channels"), ["gray", "rgb"], key="conv_channels",
-                         format_func=labels("conv.channels_"), disabled=image.shape[2] == 1,
-                         help=t("conv.channels_help"))
-flip = controls[1].toggle(t("conv.true_convolution"), key="conv_true_convolution", help=t("conv.true_convolution_help"))
-
-
-@st.fragment
-def live_panel(image: np.ndarray, kernels: dict[str, np.ndarray], mode: str, flip: bool) -> None:
-    """Bias, ReLU, the maps and the worked example: moving these reruns only this panel, not the whole page."""
-    columns = st.columns([1, 2, 1])
-    bias = columns[0].slider(t("conv.bias"), -1.0, 1.0, 0.0, 0.05, key="conv_bias")
-    relu = columns[1].toggle("ReLU", key="conv_relu", help=t("conv.relu_help"))
-    show_feature_maps(image, kernels, mode, flip, bias, relu)
-    show_worked_example(image, kernels, mode, flip, bias, relu)
+def experiment(page: Page) -> None:
+    image = current_image()
+    kernels = chosen_kernels(page)
+    controls = st.columns([1, 2, 1])
+    mode = page.draw("conv_channels", controls[0], disabled=image.shape[2] == 1)
+    mode = mode if image.shape[2] == 3 else "gray"
+    flip = page.draw("conv_true_convolution", controls[1])
+    if not kernels:
+        show_problem(t("conv.no_kernel"))
+        return
+    slid = {name: flip_kernel(K) if flip else K for name, K in kernels.items()}  # the kernels as they slide
+    explorer(page, slid, mode)
+    show_flip_comparison(kernels, mode)
+    planes = planes_of(image, mode)[:, None]  # (C, 1, H, W): every map on the page, checked
+    for name, K in slid.items():
+        show_check(conv2d, planes, K[None, None], key=(current_digest(), mode, K.tobytes(), K.shape),
+                   padding="same", label=t("conv.check_label", name=t(f"kernels.{name}_name")))
 
 
-if not kernels:
-    show_problem(t("conv.no_kernel"))
-else:
-    live_panel(image, kernels, mode, flip)
-    show_flip_comparison(kernels, image, mode)
-    first = next(iter(kernels.values()))
-    slid = effective_kernel(first, flip)
-    show_torch_check(torch_difference(current_digest(), mode, slid.tobytes(), slid.shape, image))
-    show_code(corr2d, im2col, conv2d)
+if __name__ == "__main__":
+    PAGE.run(experiment)

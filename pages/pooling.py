@@ -25,18 +25,16 @@ from cnn_core.pool import (
     PoolError,
     adaptive_avg_pool2d,
     avg_pool2d,
-    avg_pool2d_backward,
     avg_pool2d_naive,
     ceil_correction,
-    interpolate_nearest,
     lp_pool2d,
     max_pool2d,
-    max_pool2d_backward,
     max_pool2d_naive,
     max_pool2d_with_indices,
     pool_output_size,
     pool_output_size_latex,
 )
+from cnn_core.pool_backward import avg_pool2d_backward, interpolate_nearest, max_pool2d_backward
 from cnn_core.render import SIGNED_CMAP, UNSIGNED_CMAP, colorize, image_to_uint8, matrix_figure
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson

@@ -232,15 +232,18 @@ class Page:
 
     # -- drawing --------------------------------------------------------------------------------------------------
     def draw(self, key: str, where=st, disabled: bool = False, label: str | None = None, hi: float | None = None,
-             **more):
+             only: Sequence | None = None, **more):
         """Draw the declared widget in `where` (st, a column, a container) and return its value.
 
-        `hi` narrows the range for this run when it depends on other controls (the last window position)."""
+        `hi` narrows the range for this run when it depends on other controls (the last window position);
+        `only` narrows a choice's options the same way (the kernels chosen above); a value outside moves in."""
         control, image = self.controls[key], current_image()
         if st.session_state.get(key) is None:
             st.session_state[key] = control.default_for(image)
         if hi is not None and st.session_state[key] > hi:
             st.session_state[key] = hi
+        if only is not None and control.kind != "multiselect" and st.session_state[key] not in only and only:
+            st.session_state[key] = list(only)[0]
         common = dict(key=key, disabled=disabled, on_change=self._remember, args=(key,),
                       help=t(control.help) if control.help else None, **control.extra, **more)
         text = label or t(control.label)
@@ -257,7 +260,7 @@ class Page:
             return where.toggle(text, **common)
         if control.kind == "text":
             return where.text_input(text, **common)
-        options = control.choices(image)
+        options = control.choices(image) if only is None else list(only)
         format_func = labels(control.labels, control.labels_suffix) if control.labels else str
         if control.kind == "multiselect":
             return where.multiselect(text, options, format_func=format_func, max_selections=control.max_selections,

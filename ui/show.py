@@ -99,6 +99,18 @@ def show_matrix(values: np.ndarray, **options) -> None:
     show_png(png, width="content")
 
 
+def show_number_grid(values: np.ndarray, legend: bool = False, **options) -> None:
+    """A small matrix with its numbers written in, drawn by the browser (render.matrix_html): no server-side
+    rendering, so it costs almost nothing on a rerun. options: decimals, signed, vmin, vmax, cmap, highlight,
+    cell_px. legend: its colour scale underneath, with the end values."""
+    html = render.matrix_html(values, **options)
+    if legend:
+        scale = {k: options.get(k) for k in ("signed", "vmin", "vmax", "cmap")}
+        _, lo, hi, cmap = render.colorize(np.nan_to_num(np.atleast_2d(values).astype(np.float32)), **scale)
+        html += render.colorbar_html(lo, hi, cmap, width_px=160)
+    st.markdown(html, unsafe_allow_html=True)
+
+
 def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] | None = None, bins: int = 48,
                    height: int = 150, share_title: bool = False) -> None:
     """A histogram drawn by the browser (so its axis titles are translated): bar height = share of the values.

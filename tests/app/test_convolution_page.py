@@ -1,63 +1,121 @@
-"""The convolution page under AppTest: defaults, extremes, the custom kernel, both languages, no exception."""
+"""The convolution page under AppTest: the worked example agrees with cnn_core, every kernel is checked against
+PyTorch, the lesson's Try-it sets what it says, extremes and odd images give sentences, never exceptions."""
+
+import json
+import re
 
 import numpy as np
 import pytest
 from harness import latex, open_page, texts
 
+from cnn_core.conv import corr2d, flip_kernel, same_padding
+from cnn_core.image import to_grayscale
+from cnn_core.kernels import KERNELS
+
+
+def by_hand(plane: np.ndarray, K: np.ndarray, row: int, col: int) -> float:
+    """Output (row, col) of 'same' zero-padded cross-correlation, with the textbook double loop (corr2d)."""
+    top, bottom, left, right = same_padding(K.shape, (1, 1))
+    return float(corr2d(np.pad(plane, ((top, bottom), (left, right))), K)[row, col])
+
+
+def worked_sum(at) -> float:
+    """The number the page writes after "y =" (before the ReLU part)."""
+    line = next(body for body in latex(at) if body.startswith("y ="))
+    return float(line.split(r"\qquad")[0].rsplit("=", 1)[1])
+
+
+def map_value(at) -> float:
+    return float(re.search(r"holds (-?[\d.]+)", texts(at)).group(1))
+
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_defaults_show_maps_the_worked_example_and_the_torch_check(lang):
+def test_defaults_check_every_kernel_and_start_on_an_edge(lang):
     at = open_page("convolution", lang)
-    assert at.multiselect(key="conv_kernels").value == ["diff_x", "sobel_x", "laplacian"]
-    assert len(at.success) == 1 and "e-" in at.success[0].value or "0.00e+00" in at.success[0].value
-    assert any("\\sum" in body for body in latex(at))
-
-
-def test_worked_example_sum_equals_the_feature_map_value():
-    at = open_page("convolution", "en")
-    at.number_input(key="conv_row").set_value(100).run()
-    at.number_input(key="conv_col").set_value(500).run()
     assert not at.exception
-    sum_line = next(body for body in latex(at) if body.startswith("y ="))
-    value = float(sum_line.split(r"\qquad")[0].rsplit("=", 1)[1])
-    check = next(c.value for c in at.caption if c.value.startswith("Check:"))
-    assert f"{value:.4f}" in check
+    kernels = at.multiselect(key="conv_kernels").value
+    assert kernels == ["diff_x", "sobel_x", "laplacian"]
+    assert len(at.success) == len(kernels)  # one PyTorch check per kernel shown, not only the first
+    for line in at.success:
+        diff = float(re.search(r"= ([\d.e+-]+)", line.value).group(1))
+        assert diff <= 1e-4
+    assert not at.error
+    # The example starts where the first kernel responds most, away from the border: an edge, not flat sky.
+    gray = to_grayscale(at.session_state.image["array"])
+    row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
+    strength = abs(by_hand(gray, KERNELS["diff_x"], row, col))
+    assert 2 <= row < gray.shape[0] - 2 and 2 <= col < gray.shape[1] - 2
+    assert strength >= 0.9 * np.abs(np.diff(gray[2:-2, 2:-2], axis=1)).max()
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == len(kernels) + 2  # a clickable map per kernel, the image twice (example and numbers)
 
 
-def test_extremes_every_kernel_rgb_flip_bias_relu_and_corner_positions():
+@pytest.mark.parametrize("name, row, col", [("sobel_x", 100, 500), ("laplacian", 0, 0), ("diff_x", 511, 767)])
+def test_worked_example_is_the_textbook_double_loop(name, row, col):
+    at = open_page("convolution", "en")
+    at.multiselect(key="conv_kernels").set_value([name]).run()
+    at.number_input(key="conv_row").set_value(row).run()
+    at.number_input(key="conv_col").set_value(col).run()
+    assert not at.exception
+    gray = to_grayscale(at.session_state.image["array"])
+    expected = by_hand(gray, KERNELS[name], row, col)
+    np.testing.assert_allclose(worked_sum(at), expected, atol=1e-4)  # written with 4 decimals
+    np.testing.assert_allclose(map_value(at), expected, atol=1e-4)  # and the map holds the same number
+
+
+def test_bias_relu_and_flip_enter_the_worked_example():
+    at = open_page("convolution", "en")
+    at.multiselect(key="conv_kernels").set_value(["sobel_x"]).run()
+    at.toggle(key="conv_true_convolution").set_value(True).run()
+    at.slider(key="conv_bias").set_value(-0.5).run()
+    at.toggle(key="conv_relu").set_value(True).run()
+    assert not at.exception
+    row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
+    gray = to_grayscale(at.session_state.image["array"])
+    y = by_hand(gray, flip_kernel(KERNELS["sobel_x"]), row, col) - 0.5
+    np.testing.assert_allclose(worked_sum(at), y, atol=1e-4)
+    relu_line = next(body for body in latex(at) if body.startswith("y ="))
+    np.testing.assert_allclose(float(relu_line.rsplit("=", 1)[1]), max(y, 0.0), atol=1e-4)
+    assert "flipped by 180°" in texts(at)
+
+
+def test_rgb_channels_every_kernel_and_corner_positions():
     at = open_page("convolution", "zh")
-    for chunk in ([n for n in ("identity", "prewitt_x", "gaussian_blur", "emboss")], ["outline", "sharpen", "box_blur", "prewitt_y"]):
+    for chunk in (["identity", "prewitt_x", "gaussian_blur", "emboss"], ["outline", "sharpen", "box_blur", "prewitt_y"]):
         at.multiselect(key="conv_kernels").set_value(chunk).run()
         assert not at.exception
+        assert len(at.success) == 4
     at.radio(key="conv_channels").set_value("rgb").run()
-    at.toggle(key="conv_true_convolution").set_value(True).run()
-    at.slider(key="conv_bias").set_value(-1.0).run()
-    at.toggle(key="conv_relu").set_value(True).run()
-    at.number_input(key="conv_row").set_value(0).run()
-    at.number_input(key="conv_col").set_value(0).run()
-    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 4 * 3 + 2  # every kernel on each colour channel
+    at.selectbox(key="conv_example_channel").set_value(2).run()  # blue
     image = at.session_state.image["array"]
-    at.number_input(key="conv_row").set_value(image.shape[0] - 1).run()
-    at.number_input(key="conv_col").set_value(image.shape[1] - 1).run()
-    assert not at.exception
-    assert "ReLU" in texts(at)
+    H, W = image.shape[:2]
+    for row, col in ((0, 0), (H - 1, W - 1)):
+        at.number_input(key="conv_row").set_value(row).run()
+        at.number_input(key="conv_col").set_value(col).run()
+        assert not at.exception
+        name = at.session_state.conv_example_kernel
+        np.testing.assert_allclose(worked_sum(at), by_hand(image[..., 2], KERNELS[name], row, col), atol=1e-4)
 
 
-def test_no_kernel_says_what_to_do_and_custom_kernel_works():
+def test_no_kernel_says_what_to_do_and_a_custom_kernel_works():
     at = open_page("convolution", "en")
     at.multiselect(key="conv_kernels").set_value([]).run()
-    assert not at.exception and "Choose at least one kernel" in at.warning[0].value
+    assert not at.exception
+    assert len(at.warning) == 1 and "Choose at least one kernel" in at.warning[0].value
     at.multiselect(key="conv_kernels").set_value(["custom"]).run()
     at.radio(key="conv_custom_size").set_value(5).run()
     assert not at.exception
-    assert "Your own kernel" in texts(at)
+    assert at.selectbox(key="conv_custom_base").value == "gaussian_blur"  # the only 5×5 preset
+    assert "Your own kernel" in texts(at) and len(at.success) == 1
 
 
 def test_flip_changes_an_asymmetric_kernel_but_not_a_symmetric_one():
     at = open_page("convolution", "en")
     at.multiselect(key="conv_kernels").set_value(["sobel_x", "box_blur"]).run()
     text = texts(at)
-    assert "Not symmetric" in text and "Symmetric under the flip" in text
+    assert "Not symmetric" in text
+    assert "Symmetric under the flip" in text
 
 
 def test_try_button_from_the_lesson_sets_the_widgets():
@@ -69,7 +127,9 @@ def test_try_button_from_the_lesson_sets_the_widgets():
     buttons[0].click().run()
     assert not at.exception
     assert at.multiselect(key="conv_kernels").value == ["sobel_x"]
-    assert at.number_input(key="conv_row").value == 20
+    assert (at.number_input(key="conv_row").value, at.number_input(key="conv_col").value) == (20, 20)
+    gray = to_grayscale(at.session_state.image["array"])
+    np.testing.assert_allclose(worked_sum(at), by_hand(gray, KERNELS["sobel_x"], 20, 20), atol=1e-4)
 
 
 def test_grayscale_image_disables_rgb_and_patch_sizes_fit_a_tiny_image():
@@ -82,4 +142,35 @@ def test_grayscale_image_disables_rgb_and_patch_sizes_fit_a_tiny_image():
         assert f"The {size} × {size} patch starts" in texts(at)
     assert at.session_state.image["array"].shape[2] == 1
     assert at.radio(key="conv_channels").disabled
-    assert np.isfinite(at.session_state.image["array"]).all()
+
+
+def test_numbers_are_drawn_by_the_browser_at_a_readable_size():
+    at = open_page("convolution", "en")
+    tables = [m.value for m in at.markdown if m.value.startswith("<table")]
+    assert tables, "matrices are HTML tables, not server-drawn figures"
+    sizes = {int(size) for table in tables for size in re.findall(r"font-size:(\d+)px", table)}
+    assert min(sizes) >= 14
+    assert not at.get("imgs") or all("feature map" not in str(image) for image in at.get("imgs"))
+
+
+def test_the_map_charts_point_back_into_image_coordinates():
+    """Each map's click grid spans the whole image; the explained map's outline sits on the example position."""
+    at = open_page("convolution", "en")
+    H, W = at.session_state.image["array"].shape[:2]
+    row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    image_layer, outline = spec["layer"][0], spec["layer"][1]
+    assert image_layer["data"]["values"][0]["x2"] == W and image_layer["data"]["values"][0]["y2"] == H
+    box = outline["data"]["values"][0]
+    assert box["x"] <= col < box["x2"] and box["y"] <= row < box["y2"]
+
+
+def test_the_kernel_buttons_choose_which_map_is_explained():
+    at = open_page("convolution", "en")
+    row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
+    at.button(key="conv_explain_laplacian").click().run()
+    assert not at.exception and at.session_state.conv_example_kernel == "laplacian"
+    gray = to_grayscale(at.session_state.image["array"])
+    np.testing.assert_allclose(worked_sum(at), by_hand(gray, KERNELS["laplacian"], row, col), atol=1e-4)
+    at.multiselect(key="conv_kernels").set_value(["sobel_y"]).run()  # the explained kernel is gone: the first shown
+    assert at.session_state.conv_example_kernel == "sobel_y"

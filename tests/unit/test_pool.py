@@ -22,19 +22,16 @@ from cnn_core.pool import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_naive,
     avg_pool2d,
-    avg_pool2d_backward,
     avg_pool2d_naive,
     ceil_correction,
-    interpolate_nearest,
     lp_pool2d,
     max_pool2d,
-    max_pool2d_backward,
     max_pool2d_naive,
     max_pool2d_with_indices,
-    max_unpool2d,
     pool_output_size,
     pool_output_size_latex,
 )
+from cnn_core.pool_backward import avg_pool2d_backward, interpolate_nearest, max_pool2d_backward, max_unpool2d
 
 SUMS = dict(rtol=1e-5, atol=1e-6)
 HYPO = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
