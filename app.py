@@ -3,6 +3,8 @@
 Builds the navigation over pages/, the shared sidebar (language, image source) and runs the chosen page.
 """
 
+import gc
+
 import streamlit as st
 import torch
 
@@ -13,6 +15,19 @@ from ui.strings import LANGUAGES, t
 
 # Parallel sessions would oversubscribe the two cores if every torch call used all of them.
 torch.set_num_threads(1)
+
+
+def freeze_long_lived_objects() -> None:
+    """Streamlit runs gc.collect(2) after every script run, fragment runs included (runner.postScriptGC). With torch,
+    matplotlib and pandas loaded that walks some 300 000 long-lived objects: about 150 ms of CPU per slider move on
+    a busy 2-core box, more than most pages' own work. So, after a full run that left many tracked objects (the
+    imports; a library's first use: torch's optimizers import sympy, ~120 000 objects), collect once and move what
+    is still alive into the permanent generation (gc.freeze), which later collections skip. Rare: a few times per
+    process. Objects made later are collected as before."""
+    if len(gc.get_objects()) > 50_000:
+        gc.collect()
+        gc.freeze()
+
 
 def default_language() -> str:
     """A shared link's ?lang=zh wins; otherwise the browser's locale (zh-* → Chinese); otherwise English."""
@@ -53,3 +68,4 @@ with st.sidebar:
 st.query_params["lang"] = st.session_state.lang
 sidebar_image_picker()
 page.run()
+freeze_long_lived_objects()

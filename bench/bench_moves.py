@@ -144,11 +144,17 @@ async def measure(url: str, page: str, keys: list[str] | None, moves: int, pids:
             states = [s for wid, s in sent.items() if wid != widget.id] + [state]
             media_before = student.media_bytes
             cpu_before = total_cpu(pids)
-            run = await student.rerun(states, widget.fragment_id)
+            try:
+                run = await student.rerun(states, widget.fragment_id)
+            except Exception as error:  # counted, not fatal: the next control still gets measured
+                print(f"{key:28s} move failed: {type(error).__name__}: {str(error)[:120]}")
+                continue
             trips.append(time.perf_counter() - run.started)
             await asyncio.sleep(pause)  # let the server finish what it does after the run (media, session writes)
             cpus.append(total_cpu(pids) - cpu_before)
             sizes.append(run.ws_bytes + student.media_bytes - media_before)
+        if not cpus:
+            continue
         where = "fragment" if widget.fragment_id else "page"
         cpu = statistics.median(cpus) * 1000
         figures.append(cpu)

@@ -49,7 +49,7 @@ def neuron_gradient(layers, image: np.ndarray, row: int, col: int, weights: str 
     if already known (they need a pass over the whole image).
     """
     layers = as_layers(layers)
-    image = np.asarray(image, np.float64)
+    image = np.asarray(image)
     if relu and biases is None:
         biases = relu_biases(layers, image, weights, seed)
     gradient = np.zeros(image.shape)
@@ -58,7 +58,7 @@ def neuron_gradient(layers, image: np.ndarray, row: int, col: int, weights: str 
         return gradient  # the field lies entirely in the padding: no pixel counts
     part = part if crop else Crop(Box(0, 0, *image.shape), row, col)
     box = part.box
-    x = torch.from_numpy(np.ascontiguousarray(image[box.top:box.bottom, box.left:box.right]))[None, None]
+    x = torch.from_numpy(np.array(image[box.top:box.bottom, box.left:box.right], np.float64))[None, None]
     x.requires_grad_(True)  # (1, 1, h, w)
     with torch.enable_grad():
         h, conv_index = x, 0
@@ -81,15 +81,15 @@ def effective_receptive_field(layers, image: np.ndarray, row: int, col: int, wei
 def feature_maps_torch(layers, image, weights: str = "uniform", relu: bool = False,
                        seed: int = 0) -> tuple[np.ndarray, ...]:
     """cnn_core.rf_network.feature_maps computed by torch (its twin in cnn_core.check.TWINS, for the page's proof):
-    the same kernels, ReLU(h − mean(h)) after every conv when relu=True."""
+    the same kernels, ReLU(h − mean(h)) after every conv when relu=True (ReLU(h) for a constant map)."""
     layers = as_layers(layers)
     h = torch.as_tensor(image, dtype=torch.float64)[None, None]  # (1, 1, H, W)
     maps = []
     with torch.no_grad():
         for layer, kernel in zip(layers, conv_kernels(layers, weights, seed), strict=True):
             h = _apply(layer, h, kernel)
-            if relu and layer.kind == "conv":
-                h = F.relu(h - h.mean())
+            if relu and layer.kind == "conv":  # centred like rf_network.centring_bias (not a constant map)
+                h = F.relu(h - h.mean()) if h.max() > h.min() else F.relu(h)
             maps.append(h[0, 0].numpy().astype(np.float32))
     return tuple(maps)
 

@@ -2,7 +2,7 @@
 
 Every conv layer gets one hand-made kernel (`layer_kernel`); with relu=True each conv is followed by
 ReLU(h + b), where the constant b = −mean(h) over the whole map centres it first (as batch normalisation would),
-so about half of the neurons are on. `feature_maps` runs the stack forward; `neuron_gradient_numpy` runs it
+so about half of the neurons are on (`centring_bias`). `feature_maps` runs the stack forward; `neuron_gradient_numpy` runs it
 backward from one neuron y of the last map, giving ∂y/∂x for every input pixel x — the same numbers
 cnn_core.rf_effective gets from PyTorch autograd, computed here without torch to check them.
 
@@ -101,18 +101,18 @@ def _pad(x: np.ndarray, layer: Layer, out: tuple[int, int], fill: float) -> np.n
     ends = [(layer.kernel_size[a] - 1) * layer.dilation[a] + layer.stride[a] * (out[a] - 1) + 1 for a in (0, 1)]
     (top, bottom), (left, right) = layer.padding
     extra = [max(0, ends[0] - (x.shape[0] + top + bottom)), max(0, ends[1] - (x.shape[1] + left + right))]
-    padded = np.full((x.shape[0] + top + bottom + extra[0], x.shape[1] + left + right + extra[1]), fill)
+    padded = np.full((x.shape[0] + top + bottom + extra[0], x.shape[1] + left + right + extra[1]), fill, x.dtype)
     padded[top:top + x.shape[0], left:left + x.shape[1]] = x
     return padded
 
 
 def layer_forward(layer: Layer, x: np.ndarray, kernel: np.ndarray | None = None, number: int = 1
                   ) -> tuple[np.ndarray, _Tape]:
-    """One layer on an (H, W) float64 map, as torch computes it; and the tape for `layer_backward`."""
+    """One layer on an (H, W) map, as torch computes it (in the map's float type); and the tape for `layer_backward`."""
     out = (axis_output(x.shape[0], layer, 0, number), axis_output(x.shape[1], layer, 1, number))
     padded = _pad(x, layer, out, -np.inf if layer.kind == "maxpool" else 0.0)
     tape = _Tape(layer, x.shape, padded.shape, _taps(layer, out), kernel)
-    Y = np.zeros(out) if layer.kind != "maxpool" else np.full(out, -np.inf)
+    Y = np.zeros(out, x.dtype) if layer.kind != "maxpool" else np.full(out, -np.inf, x.dtype)
     if layer.kind == "maxpool":
         tape.winner = np.zeros(out, dtype=np.int64)
         for number_, (_, _, where) in enumerate(tape.taps):
@@ -121,10 +121,10 @@ def layer_forward(layer: Layer, x: np.ndarray, kernel: np.ndarray | None = None,
             tape.winner[better] = number_
         return Y, tape
     for a, b, where in tape.taps:
-        Y += padded[where] * (kernel[a, b] if layer.kind == "conv" else 1.0)
+        Y += padded[where] * x.dtype.type(kernel[a, b] if layer.kind == "conv" else 1.0)
     if layer.kind == "avgpool":  # torch's divisor: the window inside the padded map, or inside the image only
         (top, bottom), (left, right) = layer.padding
-        inside = _pad(np.ones(x.shape), layer, out, 0.0)
+        inside = _pad(np.ones(x.shape, x.dtype), layer, out, 0.0)
         if layer.count_include_pad:
             inside[:x.shape[0] + top + bottom, :x.shape[1] + left + right] = 1.0
         tape.count = sum(inside[where] for _, _, where in tape.taps)
@@ -153,13 +153,20 @@ def layer_backward(tape: _Tape, grad: np.ndarray) -> np.ndarray:
 # The whole stack
 # ---------------------------------------------------------------------------------------------------------------
 
+def centring_bias(h) -> float:
+    """b = −mean(h), so ReLU(h + b) keeps about half of a map on; 0 for a constant map (a 1×1 map, a flat
+    picture), which centring would put exactly on ReLU's kink, where rounding alone would decide on or off."""
+    low, high = float(h.min()), float(h.max())
+    return 0.0 if low == high else -float(h.mean())
+
+
 def _run(layers: list[Layer], x: np.ndarray, kernels, relu: bool, biases) -> tuple[list[np.ndarray], list, list]:
     """Every layer's map, the ReLU biases used (b = −mean of the map unless given) and the tapes."""
     maps, used, tapes, conv_index = [], [], [], 0
     for number, (layer, kernel) in enumerate(zip(layers, kernels, strict=True), start=1):
         x, tape = layer_forward(layer, x, kernel, number)
         if relu and layer.kind == "conv":
-            bias = -float(x.mean()) if biases is None else biases[conv_index]
+            bias = centring_bias(x) if biases is None else biases[conv_index]
             x = np.maximum(x + bias, 0.0)
             tape.on = x > 0
             used.append(bias)
@@ -171,11 +178,12 @@ def _run(layers: list[Layer], x: np.ndarray, kernels, relu: bool, biases) -> tup
 
 def feature_maps(layers, image: np.ndarray, weights: str = "uniform", relu: bool = False,
                  seed: int = 0) -> tuple[np.ndarray, ...]:
-    """Apply the stack to a grayscale (H, W) image, one channel per layer: every layer's (h, w) map (float32)."""
+    """Apply the stack to a grayscale (H, W) image, one channel per layer: every layer's (h, w) map.
+
+    float32 (they are drawn; torch agrees to about 1e-6); the gradients are computed in float64."""
     layers = as_layers(layers)
     output_shapes(layers, image.shape)  # a clear StackError before any work
-    maps = _run(layers, np.asarray(image, np.float64), conv_kernels(layers, weights, seed), relu, None)[0]
-    return tuple(m.astype(np.float32) for m in maps)
+    return tuple(_run(layers, np.asarray(image, np.float32), conv_kernels(layers, weights, seed), relu, None)[0])
 
 
 def relu_biases(layers, image: np.ndarray, weights: str = "uniform", seed: int = 0) -> list[float]:
@@ -194,7 +202,7 @@ def neuron_gradient_numpy(layers, image: np.ndarray, row: int, col: int, weights
     crop=False runs the whole image instead (slower; the same numbers).
     """
     layers = as_layers(layers)
-    image = np.asarray(image, np.float64)
+    image = np.asarray(image)
     if relu and biases is None:
         biases = relu_biases(layers, image, weights, seed)
     gradient = np.zeros(image.shape)
@@ -203,8 +211,8 @@ def neuron_gradient_numpy(layers, image: np.ndarray, row: int, col: int, weights
         return gradient  # the field lies entirely in the padding: no pixel counts
     part = part if crop else Crop(Box(0, 0, *image.shape), row, col)
     box = part.box
-    maps, _, tapes = _run(layers, image[box.top:box.bottom, box.left:box.right],
-                          conv_kernels(layers, weights, seed), relu, biases)
+    patch = np.asarray(image[box.top:box.bottom, box.left:box.right], np.float64)  # only the crop, in float64
+    maps, _, tapes = _run(layers, patch, conv_kernels(layers, weights, seed), relu, biases)
     grad = np.zeros(maps[-1].shape)
     grad[part.row, part.col] = 1.0  # ∂y/∂y
     for tape in reversed(tapes):

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnn_core.figures import field_pictures
+from cnn_core.figures import field_pictures, png
 from cnn_core.image import to_grayscale
 from cnn_core.receptive_field import axis_step, boxes_through_stack, input_box, receptive_field, receptive_field_latex
-from cnn_core.render import image_to_uint8, to_png
+from cnn_core.render import image_to_uint8
 from cnn_core.rf_effective import effective_receptive_field, nearest_live_neuron, neuron_gradient
 from cnn_core.rf_layers import StackError, output_shapes, parameter_counts
 from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, relu_biases, spread
@@ -152,8 +152,8 @@ def neuron_pictures(digest: str, key: tuple, weights: str, relu: bool, row: int,
                     _image: np.ndarray, _maps: tuple, _erf: np.ndarray) -> tuple[bytes, bytes, list[bytes]]:
     """The pictures of one neuron's field (cnn_core.figures.field_pictures) as PNGs, encoded at display size."""
     whole, near, gallery = field_pictures(image_to_uint8(_image), layers_of(key), row, col, _erf, _maps, zoom,
-                                          side=420, map_side=260)  # about the columns' widths on a laptop
-    return to_png(whole), to_png(near), [to_png(picture) for picture in gallery]
+                                          side=340, map_side=230)  # the columns are about this wide at 1400 px
+    return png(whole), png(near), [png(picture) for picture in gallery]
 
 
 @st.fragment
@@ -219,10 +219,10 @@ def neuron_panel(page: Page, key: tuple, weights: str, relu: bool) -> None:
                    h=m.shape[0], w=m.shape[1], bh=fields[i + 1].height, bw=fields[i + 1].width)
                  for i, (values, m) in enumerate(zip(key, maps, strict=True))]
     for start in range(0, len(gallery), 4):
-        for column, png, caption in zip(st.columns(4), gallery[start:start + 4], captions[start:start + 4],
+        for column, picture, caption in zip(st.columns(4), gallery[start:start + 4], captions[start:start + 4],
                                         strict=False):
             with column:
-                show_png(png, caption)
+                show_png(picture, caption)
     show_check(feature_maps, layers, gray, weights, relu, key=(digest, key, weights, relu),
                label=t("receptive_field.check_maps"))
 

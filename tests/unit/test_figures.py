@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from cnn_core.figures import BOX_COLOR, PADDING_COLOR, close_up, picture_with_boxes, shrink_area, zoom_region
+from cnn_core.figures import (
+    BOX_COLOR,
+    PADDING_COLOR,
+    Indexed,
+    close_up,
+    picture_with_boxes,
+    png,
+    shrink_area,
+    zoom_region,
+)
 from cnn_core.receptive_field import Box
 
 
@@ -58,8 +67,12 @@ def test_close_up_of_a_map_colours_only_what_it_shows():
     values[40:, :] = np.linspace(0, 1, 60, dtype=np.float32)
     field = Box(45, 20, 50, 25)
     whole, near = close_up(values, field, zoom=False), close_up(values, field, zoom=True)
+    assert isinstance(whole, Indexed) and isinstance(near, Indexed)  # maps go out as palette PNGs
+    whole, near = whole.rgb(), near.rgb()
     assert colour_present(whole, BOX_COLOR) and colour_present(near, BOX_COLOR)
     assert near.shape[0] >= 200 and max(whole.shape[:2]) <= 360
+    # the close-up's colours span what it shows: its rows 40… hold 0 … 1, so both ends of viridis appear
+    assert len(np.unique(near.reshape(-1, 3), axis=0)) >= 10
     picture = close_up(np.full((40, 40, 3), 128, np.uint8), Box(-3, -3, 4, 4), zoom=False)
     assert colour_present(picture, PADDING_COLOR)  # an RGB input keeps its colours; the padding shows grey
 
@@ -80,3 +93,22 @@ def test_boundary_picture_colours_the_classes_and_marks_the_points():
     assert colour_present(picture, (178, 24, 43)) and colour_present(picture, (33, 102, 172))
     flat = boundary_picture(grid, np.full((2, 2), 0.5), points, labels, side=50, margin=10)
     assert not (flat[:50, 10:] == 0).all(axis=2).any()  # p = 0.5 everywhere: no boundary to draw
+
+
+def test_big_maps_are_shrunk_by_averaging_values_and_encode_as_palette_pngs():
+    """A 1000-pixel map of one-pixel stripes (0, 1, 0, 1, …) shown at 250 pixels: block means are 0.5 everywhere,
+    so the picture is one flat colour, not stripes; the box still lands on the field."""
+    stripes = np.tile(np.array([0.0, 1.0], np.float32), (1000, 500))  # (1000, 1000)
+    stripes[0, 0] = 2.0  # keep a range: a flat map would be coloured from its single value
+    picture = close_up(stripes, Box(400, 400, 440, 440), zoom=False, side=250)
+    assert max(picture.indices.shape) <= 250
+    inside = picture.indices[20:200, 20:90]  # away from the box and the corner
+    assert len(np.unique(inside)) == 1
+    assert (picture.indices == 252).any()  # the box's palette entry
+    data = png(picture)
+    import io
+
+    from PIL import Image
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.mode == "P" and decoded.size == picture.indices.shape[::-1]
+    np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), picture.rgb())

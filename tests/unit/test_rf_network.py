@@ -149,7 +149,7 @@ def test_feature_maps_match_a_torch_network_with_the_same_weights(data, layers, 
                 conv_index += 1
             x = m(x)
             if relu and isinstance(m, nn.Conv2d):
-                x = torch.relu(x - x.mean())  # ReLU after centring the map (the bias batch norm would give)
+                x = torch.relu(x - x.mean() if x.max() > x.min() else x)  # centred (batch-norm-like bias)
             expected.append(x[0, 0].numpy())
     ours = feature_maps(layers, image, weights, relu)
     assert len(ours) == len(expected) and all(m.dtype == np.float32 for m in ours)
@@ -245,3 +245,18 @@ def test_profile_is_the_normalised_mass_beside_a_gaussian():
     assert shown.centre == pytest.approx(8.0) and shown.sigma == pytest.approx(np.sqrt(12 / 9))
     assert shown.gaussian.argmax() == 5 and shown.gaussian.max() == pytest.approx(1 / (shown.sigma * np.sqrt(2 * np.pi)))
     assert profile(np.zeros((4, 4)), Box(0, 0, 2, 2)) is None
+
+
+def test_a_constant_map_is_not_put_on_the_relu_kink():
+    """Centring a 1×1 (or flat) map would make h + b exactly 0, ReLU's kink, where rounding alone decides whether
+    the gradient passes; such a map gets bias 0 instead, and autograd and the hand-made gradient agree."""
+    from cnn_core.rf_network import centring_bias
+
+    assert centring_bias(np.full((3, 4), 2.5)) == 0.0 and centring_bias(np.array([[1.0, 3.0]])) == -2.0
+    layers = [dict(kind="conv", kernel_size=2, stride=3), dict(kind="conv", kernel_size=1, stride=2),
+              dict(kind="avgpool", kernel_size=2, stride=1, count_include_pad=False),
+              dict(kind="conv", kernel_size=2, dilation=2)]  # the last map is 1×1 on a 20×21 image
+    image = np.random.default_rng(1).random((20, 21))
+    ours = neuron_gradient_numpy(layers, image, 0, 0, "uniform", relu=True)
+    np.testing.assert_allclose(ours, neuron_gradient(layers, image, 0, 0, "uniform", relu=True), atol=1e-12)
+    assert ours.any()  # bias 0 on the 1×1 map: the neuron is on, not stuck at the kink
