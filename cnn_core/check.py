@@ -20,10 +20,12 @@ from cnn_core import (
     channels,
     conv,
     digits,
+    explain,
     learn,
     learn_torch,
     norm,
     pool,
+    pool_backward,
     resnet,
     rf_effective,
     rf_network,
@@ -134,6 +136,27 @@ def _torch_basic_block(x, conv1_weight, bn1, conv2_weight, bn2, shortcut=None, s
     return F.relu(out + skip)
 
 
+def _torch_pool(input, kind, k, s, p, ceil, count_pad, norm):
+    """The twin of explain.pool: the pooling page's one call for max, average or Lp pooling."""
+    if kind == "max":
+        return F.max_pool2d(input, k, s, p, ceil_mode=ceil)
+    if kind == "avg":
+        return F.avg_pool2d(input, k, s, p, ceil, count_pad)
+    return F.lp_pool2d(input, norm, k, s, ceil)
+
+
+def _torch_pool_gradients(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """d Σ output / d input through max and through average pooling, by autograd."""
+    grads = []
+    for pool_op in (lambda x: F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode),
+                    lambda x: F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)):
+        x = input.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            pool_op(x).sum().backward()
+        grads.append(x.grad)
+    return tuple(grads)
+
+
 # our op → its torch twin, called with the same arguments (numpy arrays become tensors).
 TWINS: dict[Callable, Callable] = {
     conv.conv2d: _torch_conv2d,
@@ -142,6 +165,8 @@ TWINS: dict[Callable, Callable] = {
     pool.avg_pool2d: F.avg_pool2d,
     pool.lp_pool2d: F.lp_pool2d,
     pool.adaptive_avg_pool2d: F.adaptive_avg_pool2d,
+    pool_backward.pool_gradients: _torch_pool_gradients,
+    explain.pool: _torch_pool,
     norm.batch_norm: _torch_batch_norm,
     norm.batch_norm_train_steps: _torch_batch_norm_train_steps,
     norm.bn_and_relu: _torch_bn_and_relu,

@@ -226,3 +226,35 @@ def global_pool_layer(image: np.ndarray, kernels: dict[str, np.ndarray] = KERNEL
     gray = to_grayscale(image)[None]
     planes = [np.moveaxis(image, 2, 0)] + [np.maximum(feature_maps(gray, K), 0) for K in kernels.values()]
     return np.ascontiguousarray(np.concatenate(planes)[None])
+
+
+def window_of(pixel: int, k: int, s: int, p: int, out: int) -> int:
+    """The output index along one axis whose window's centre is nearest to input `pixel` (clamped to the output).
+
+    Window i covers i·s − p … i·s − p + k − 1, centred at i·s − p + (k − 1)/2; the nearest centre is
+    ⌊(pixel + p − (k − 1)/2) / s + ½⌋, computed in integers. When windows touch or overlap, that window contains
+    the pixel; and window_of(centre_of(i)) == i, so a click on an output cell explains that very cell."""
+    return int(min(max((2 * (pixel + p) - (k - 1) + s) // (2 * s), 0), out - 1))
+
+
+def centre_of(i: int, k: int, s: int, p: int) -> int:
+    """The input pixel at the centre (rounded down) of window i along one axis."""
+    return i * s - p + (k - 1) // 2
+
+
+def lp_of_window(example: PoolExample, norm: float) -> float:
+    """(Σ x^p)^(1/p) over the window's pixels, as lp_pool2d computes it (NaN for a negative sum under 1/p)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.power(np.nansum(np.power(example.window.astype(np.float64), norm)), 1.0 / norm))
+
+
+def crop_percent(pixel: int, n: int, crop: int = 24) -> int:
+    """The crop slider position (percent) that centres a crop × crop square on `pixel` of an n-pixel axis."""
+    return int(min(max(round(100 * (pixel - crop // 2) / max(1, n - crop)), 0), 100))
+
+
+def patch_around(X: np.ndarray, row: int, col: int, size: int) -> tuple[np.ndarray, int, int]:
+    """A size × size patch of the (H, W) map X around (row, col), kept inside the map: (patch, top, left)."""
+    H, W = X.shape
+    top, left = min(max(0, row - size // 2), max(0, H - size)), min(max(0, col - size // 2), max(0, W - size))
+    return X[top:top + size, left:left + size], top, left

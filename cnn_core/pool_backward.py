@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnn_core.conv import pair
-from cnn_core.pool import PoolError, _divisors, _taps
+from cnn_core.pool import PoolError, _divisors, _taps, avg_pool2d, max_pool2d_with_indices
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -107,3 +107,18 @@ def interpolate_nearest(input, size):
         return np.minimum(np.floor(np.arange(out, dtype=np.float32) * scale).astype(np.int64), n - 1)
 
     return np.take(np.take(X, source(H, OH), axis=-2), source(W, OW), axis=-1)  # rows, then columns
+
+
+def pool_gradients(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Where the gradient of Σ output flows back to, for max and for average pooling: (grad_max, grad_avg).
+
+    grad_max counts how many windows each pixel won (0 for most pixels); grad_avg holds each pixel's shares,
+    1/window size per window it sits in. The twin in cnn_core.check gets the same two maps from torch autograd.
+    """
+    X = np.asarray(input, dtype=np.float32)
+    Y, indices = max_pool2d_with_indices(X, kernel_size, stride, padding, 1, ceil_mode)
+    grad_max = max_pool2d_backward(np.ones_like(Y), indices, X.shape)
+    Y_avg = avg_pool2d(X, kernel_size, stride, padding, ceil_mode, count_include_pad)
+    grad_avg = avg_pool2d_backward(np.ones_like(Y_avg), X.shape, kernel_size, stride, padding, ceil_mode,
+                                   count_include_pad)
+    return grad_max, grad_avg

@@ -236,7 +236,7 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
 
     Much cheaper than a matplotlib figure (no rendering on the server) and sharp at any zoom. `highlight` lists
     (row, col) cells to outline. Only our own numbers go in, never text from a user, so the page may show it with
-    unsafe_allow_html.
+    unsafe_allow_html. NaN cells (no value: padding) are left empty and grey.
     """
     values = np.atleast_2d(np.asarray(values, dtype=np.float32))
     finite = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
@@ -247,9 +247,11 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
     for i in range(values.shape[0]):
         cells = []
         for j in range(values.shape[1]):
-            text = format_number(values[i, j], decimals) if np.isfinite(values[i, j]) else str(values[i, j])
-            ring = "outline:3px solid #ffb000;outline-offset:-3px;" if (i, j) in marked else ""
-            cells.append(f'<td style="background:{_hex(picture[i, j])};color:{"#fff" if dark[i, j] else "#111"};'
+            value = values[i, j]
+            text = format_number(value, decimals) if np.isfinite(value) else ("" if np.isnan(value) else str(value))
+            ring = "outline:3px solid #d62728;outline-offset:-3px;" if (i, j) in marked else ""
+            background = _hex(picture[i, j]) if not np.isnan(value) else "#e6e6e6"  # NaN: no value (padding)
+            cells.append(f'<td style="background:{background};color:{"#fff" if dark[i, j] else "#111"};'
                          f'width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;padding:0;text-align:center;'
                          f'border:1px solid #fff;{ring}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -266,3 +268,49 @@ def colorbar_html(lo: float, hi: float, cmap: str, width_px: int = 200) -> str:
             f'<div style="height:10px;background:linear-gradient(to right,{stops})"></div>'
             f'<div style="display:flex;justify-content:space-between"><span>{format_number(lo, 3)}</span>'
             f'<span>{middle}</span><span>{format_number(hi, 3)}</span></div></div>')
+
+
+def planes_picture(X: np.ndarray, signed: bool, vmin: float, vmax: float) -> np.ndarray:
+    """(1, C, H, W) → (H, W, 3) uint8: the colours themselves for three channels, a colour map for one."""
+    X = np.nan_to_num(np.asarray(X, dtype=np.float32))
+    if X.shape[1] == 3:
+        return image_to_uint8(np.moveaxis(X[0], 0, 2) / max(1.0, float(X.max())))  # Lp outputs can exceed 1
+    return colorize(X[0, 0], signed, vmin, vmax)[0]
+
+
+def window_grid(picture: np.ndarray, factor: int, stride: int, padding: int, top: int, left: int,
+                lit: np.ndarray | None = None) -> np.ndarray:
+    """A crop enlarged `factor` times with hard pixel edges, orange lines where pooling windows start (every
+    `stride` pixels, shifted by the padding); with `lit` (bool, the crop's shape) the other pixels are dimmed."""
+    if lit is not None:
+        picture = np.where(lit, picture, (picture * 0.22).astype(np.uint8))
+    shown = np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+    for axis, origin in ((0, top), (1, left)):
+        for line in range(picture.shape[axis] + 1):
+            if (origin + line + padding) % stride == 0:
+                index = min(line * factor, shown.shape[axis] - 1)
+                if axis == 0:
+                    shown[index, :] = (255, 176, 0)
+                else:
+                    shown[:, index] = (255, 176, 0)
+    return shown
+
+
+def up_close_pictures(X: np.ndarray, loss: dict, grads: tuple, crop: tuple[int, int, int, int], stride: int,
+                      padding: int, scale: tuple[bool, float, float], side: int = 240) -> tuple[list, float, float]:
+    """The pooling page's zoomed crops, `side` px: input, max and average blown back up, what each lost (signed,
+    one scale), the pixels that won a window, and both gradient maps (one scale: 1 at a winner vs 1/k² shares).
+    Returns (pictures, the lost maps' ±limit, the gradients' top)."""
+    top, left, h, w = crop
+    box = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
+    grid = dict(factor=max(1, side // max(h, w)), stride=stride, padding=padding, top=top, left=left)
+    pictures = [window_grid(planes_picture(Z[box], *scale), **grid) for Z in (X, loss["up_max"], loss["up_avg"])]
+    lost = [loss[f"lost_{name}"][box].mean(axis=1)[0] for name in ("max", "avg")]  # (h, w), mean over channels
+    limit = max(1e-6, *(float(np.abs(m).max()) for m in lost))
+    pictures += [window_grid(colorize(m, True, -limit, limit)[0], **grid) for m in lost]
+    won = np.moveaxis(grads[0][box][0] > 0, 0, 2)  # (h, w, C): lit where a pixel won a window
+    pictures.append(window_grid(planes_picture(X[box], *scale), lit=np.repeat(won, 3 // won.shape[2], 2), **grid))
+    grad_max, grad_avg = (g[box][0].mean(axis=0) for g in grads)
+    top_grad = max(float(grad_max.max()), float(grad_avg.max()), 1e-6)
+    pictures += [window_grid(colorize(g, False, 0.0, top_grad)[0], **grid) for g in (grad_max, grad_avg)]
+    return pictures, limit, top_grad

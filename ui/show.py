@@ -111,6 +111,17 @@ def show_number_grid(values: np.ndarray, legend: bool = False, **options) -> Non
     st.markdown(html, unsafe_allow_html=True)
 
 
+def show_gallery(pngs: list[bytes], captions: list[str], below: list[str | None] | None = None,
+                 columns: int = 3, width: int | str = "content") -> None:
+    """Pictures side by side (PNG bytes already at their display size, `width` px), each with its caption and
+    optional HTML under it (a colour bar)."""
+    for column, png, caption, html in zip(st.columns(columns), pngs, captions, below or [None] * len(pngs), strict=False):
+        with column:
+            show_png(png, caption, width=width)
+            if html:
+                st.markdown(html, unsafe_allow_html=True)
+
+
 def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] | None = None, bins: int = 48,
                    height: int = 150, share_title: bool = False) -> None:
     """A histogram drawn by the browser (so its axis titles are translated): bar height = share of the values.

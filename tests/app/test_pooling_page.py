@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from harness import open_page, png_bytes, texts
+from harness import latex, open_page, png_bytes, texts
 
+from cnn_core import explain
+from cnn_core.image import to_grayscale
 from ui.lesson_format import TryIt, parse_lesson
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
@@ -169,15 +171,57 @@ def test_single_pixel_upload_with_a_1x1_window():
 
 
 def test_every_string_the_page_names_exists():
-    """Literal t("pooling.…") keys and the option labels built from prefixes are all in the toml files."""
-    source = PAGE.read_text(encoding="utf-8")
-    with (LESSONS / "en" / "ui" / "pooling.toml").open("rb") as file:
-        strings = tomllib.load(file)
+    """Literal t("pooling.…") keys, the option labels built from prefixes, and a sentence in errors.toml for every
+    reason a pooling op can give (the limits arrive as details, never written twice)."""
+    source = PAGE.read_text(encoding="utf-8") + (PAGE.parents[1] / "ui" / "worked.py").read_text(encoding="utf-8")
+    strings = {}
+    for lang in ("en", "zh"):
+        with (LESSONS / lang / "ui" / "pooling.toml").open("rb") as file:
+            strings[lang] = tomllib.load(file)
+        with (LESSONS / lang / "ui" / "errors.toml").open("rb") as file:
+            errors = tomllib.load(file)
+        reasons = set(re.findall(r'PoolError\([^)]*?"([a-z_]+)"', (PAGE.parents[1] / "cnn_core" / "pool.py").read_text()
+                                 + (PAGE.parents[1] / "cnn_core" / "explain.py").read_text(), flags=re.S))
+        assert reasons and reasons - set(errors) == set(), lang
     used = set(re.findall(r't\("pooling\.([a-z_]+)"', source))
     used |= {f"{prefix}_{option}" for prefix, options in (
         ("source", ("gray", "rgb", "feature")), ("type", ("max", "avg", "lp")),
         ("noise", ("gaussian", "salt", "pepper")), ("dir", ("right", "down")),
         ("change", ("max", "avg")), ("change_map", ("max", "avg")), ("lost_metric", ("max", "avg")),
-        ("error", ("padding_too_big", "too_small", "bad_kernel", "bad_stride", "bad_dilation", "negative_padding",
-                   "bad_norm", "bad_output_size", "bad_input", "bad_indices"))) for option in options}
-    assert used - set(strings) == set()
+        ("", ("noise_title", "shift_title", "noise_caption", "shift_caption"))) for option in options}
+    used = {key.lstrip("_") for key in used}
+    assert used - set(strings["en"]) == set()
+    assert set(strings["en"]) == set(strings["zh"])
+    assert not any(key.startswith("error_") for key in strings["en"])  # the sentences live in errors.toml
+
+
+@pytest.mark.parametrize("kind, settings", [
+    ("max", dict(pool_kernel=2, pool_stride=2, pool_padding=0)),
+    ("max", dict(pool_kernel=3, pool_stride=2, pool_padding=1, pool_ceil=True)),
+    ("avg", dict(pool_kernel=3, pool_stride=1, pool_padding=1, pool_count_pad=False)),
+])
+def test_the_explained_output_is_the_window_torch_pools(kind, settings):
+    """Point at an input pixel: the page explains the output whose window is centred nearest to it, and its
+    numbers are torch's (the max, where it sat, the mean)."""
+    import torch
+    import torch.nn.functional as F
+
+    at = open_page("pooling", "en")
+    set_widgets(at, pool_type=kind, pool_row=300, pool_col=400, **settings)
+    gray = torch.from_numpy(to_grayscale(at.session_state.image["array"]))[None, None]
+    k, s, p = settings["pool_kernel"], settings["pool_stride"], settings["pool_padding"]
+    ceil, count_pad = settings.get("pool_ceil", False), settings.get("pool_count_pad", True)
+    i, j = explain.window_of(300, k, s, p, 10**6), explain.window_of(400, k, s, p, 10**6)
+    assert i * s - p <= 300 < i * s - p + k and j * s - p <= 400 < j * s - p + k  # its window holds the pixel
+    Y, indices = F.max_pool2d(gray, k, s, p, ceil_mode=ceil, return_indices=True)
+    mean = F.avg_pool2d(gray, k, s, p, ceil, count_pad)[0, 0, i, j].item()
+    text = texts(at)
+    assert f"at ({i}, {j})" in text
+    maximum = float(next(body for body in latex(at) if body.startswith(r"\max(")).rsplit("=", 1)[1])
+    assert maximum == pytest.approx(Y[0, 0, i, j].item(), abs=5e-5)
+    assert f"flat index {indices[0, 0, i, j].item()}" in text
+    fraction = next(body for body in latex(at) if body.startswith(r"\frac"))
+    assert float(fraction.rsplit("=", 1)[1]) == pytest.approx(mean, rel=1e-3)
+    holds = float(re.search(r"holds (-?[\d.e-]+) at", text).group(1))
+    assert holds == pytest.approx((Y if kind == "max" else F.avg_pool2d(gray, k, s, p, ceil, count_pad))
+                                  [0, 0, i, j].item(), rel=1e-3)

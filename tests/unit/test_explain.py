@@ -174,3 +174,35 @@ def test_inputs_of_the_pooling_page_and_the_global_pooling_layer():
     np.testing.assert_allclose(explain.pool(gray, "lp", 2, 2, 0, False, True, 2),
                                F.lp_pool2d(T(gray), 2, 2, 2).numpy(), **SUMS)
     assert max_pool2d_with_indices(gray, 2)[0].shape == explain.pool(gray, "max", 2, 2, 0, False, True, 2).shape
+
+
+@pytest.mark.parametrize("k, s, p, ceil, count_pad", [(2, 2, 0, False, True), (3, 2, 1, True, False), (3, 1, 1, False, True)])
+def test_pool_gradients_equal_autograd_through_the_check_registry(k, s, p, ceil, count_pad):
+    """pool_backward.pool_gradients and its twin (torch autograd) through cnn_core.check, as the page runs it."""
+    from cnn_core.check import check
+    from cnn_core.pool_backward import pool_gradients
+
+    X = np.random.default_rng(6).standard_normal((1, 2, 9, 10)).astype(np.float32)
+    result = check(pool_gradients, X, k, s, p, ceil, count_pad)
+    assert result.ok, result
+    grad_max, _ = pool_gradients(X, k, s, p, ceil, count_pad)
+    OH, OW = explain.output_shape(9, 10, k, s, p, ceil)
+    assert grad_max.sum() == pytest.approx(2 * OH * OW)  # every window sends its 1 to exactly one winner
+
+
+@HYPO
+@given(n=st.integers(1, 60), k=st.integers(1, 8), s=st.integers(1, 8), p=st.integers(0, 4), data=st.data())
+def test_a_click_on_an_output_cell_explains_that_cell(n, k, s, p, data):
+    p = min(p, k // 2)
+    try:
+        out = explain.output_shape(n, n, k, s, p, False)[0]
+    except CnnError:
+        return
+    i = data.draw(st.integers(0, out - 1))
+    assert explain.window_of(explain.centre_of(i, k, s, p), k, s, p, out) == i
+    pixel = data.draw(st.integers(0, n - 1))
+    j = explain.window_of(pixel, k, s, p, out)
+    start = j * s - p  # a pixel inside some window is explained by a window that contains it
+    inside = [w for w in range(out) if w * s - p <= pixel < w * s - p + k]
+    if inside and k >= s:
+        assert start <= pixel < start + k

@@ -59,9 +59,10 @@ def test_matrix_html_writes_every_number_on_one_colour_scale():
     assert cells[1][0] in same_scale  # the same value gets the same colour in another matrix on the same scale
 
 
-def test_matrix_html_shows_nan_as_text():
-    html = render.matrix_html(np.array([[np.nan, 1.0]], np.float32))
-    assert ">nan<" in html and ">1<" in html
+def test_matrix_html_leaves_missing_values_empty_and_grey():
+    html = render.matrix_html(np.array([[np.nan, 1.0, np.inf]], np.float32))
+    assert 'background:#e6e6e6;' in html and "></td>" in html  # NaN: padding, no number
+    assert ">1<" in html and ">inf<" in html
 
 
 def test_colorbar_html_labels_both_ends_and_zero_when_centred():
