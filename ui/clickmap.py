@@ -146,8 +146,9 @@ def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
                                                                    "clip": True},
                              "encoding": {**at(), "stroke": {"field": "color", "type": "nominal", "scale": None}}})
     chart_layers.append(grid)
-    chart = {"width": width, "height": height, "padding": 0, "config": {"view": {"stroke": None}},
-             "layer": chart_layers}
+    # autosize none: exactly width × height, so the picture keeps its aspect and a click maps back exactly.
+    chart = {"width": width, "height": height, "padding": 0, "autosize": {"type": "none"},
+             "config": {"view": {"stroke": None}}, "layer": chart_layers}
     if drawn.means is not None:
         chart["datasets"] = {"cells": drawn.means}
     return chart
