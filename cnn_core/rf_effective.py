@@ -83,7 +83,7 @@ def feature_maps_torch(layers, image, weights: str = "uniform", relu: bool = Fal
     """cnn_core.rf_network.feature_maps computed by torch (its twin in cnn_core.check.TWINS, for the page's proof):
     the same kernels, ReLU(h − mean(h)) after every conv when relu=True (ReLU(h) for a constant map)."""
     layers = as_layers(layers)
-    h = torch.as_tensor(image, dtype=torch.float64)[None, None]  # (1, 1, H, W)
+    h = torch.as_tensor(image, dtype=torch.float32)[None, None]  # (1, 1, H, W), float32 like the maps drawn
     maps = []
     with torch.no_grad():
         for layer, kernel in zip(layers, conv_kernels(layers, weights, seed), strict=True):

@@ -75,14 +75,9 @@ PAGE = Page("activations", controls=(
     Text("act_logits", "activations.logits", default="2 1 0.1 -1", help="activations.logits_help"),
     Slider("act_temperature", "activations.temperature", 0.1, 5.0, default=1.0, step=0.1,
            help="activations.temperature_help"),
-), live_answers={"act_w2b1_first": lambda: w2b1_first(SS.act_collapse_seed)})
-
-
-def w2b1_first(seed: int) -> float:
-    """The first entry of W₂b₁ for the page's random layers (a quiz answer: b = W₂b₁ + b₂ minus b₂)."""
-    layers = random_layers(seed=int(seed))
-    result = collapse_linear(*layers)
-    return float(result.b[0] - layers[3][0])
+), live_answers={  # a quiz answer: the first entry of W₂b₁ for the random layers on the page now
+    "act_w2b1_first": lambda: float((lambda W1, b1, W2, b2, x: (W2 @ b1)[0])(*random_layers(seed=SS.act_collapse_seed))),
+})
 
 
 def number(value: float, decimals: int = 3) -> str:

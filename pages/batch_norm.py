@@ -47,7 +47,7 @@ from cnn_core.norm import (
     unbiased_variance,
     update_running_stats,
 )
-from ui.bn_view import COLORS, grid_cell, kernel_name, number, placement_panel, running_chart, show_grid, show_noise
+from ui import bn_view as view  # the page's display pieces: grids, charts, the noise and placement panels
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Multi, Number, Page, Slider
@@ -141,25 +141,10 @@ def population(digest: str, kernels: tuple, crop: int, seed: int, _gray: np.ndar
 # The panels
 # ---------------------------------------------------------------------------------------------------------------
 
-def show_tensor(key: tuple, crops: np.ndarray, x: np.ndarray, kernels: list[str], channel: int) -> None:
-    """Section 1: the crops, and the (N, C, H, W) tensor after the conv layer with one channel boxed."""
-    N, C, H, W = x.shape
-    st.subheader(t("batch_norm.tensor_title"))
-    st.markdown(t("batch_norm.tensor_intro", n=N, s=crops.shape[-1]))
-    shown = min(N, SHOWN)
-    more = t("batch_norm.first_samples", k=shown, n=N) if N > shown else ""
-    cell = grid_cell(shown)
-    show_grid(crops, (*key, "crops"), t("batch_norm.crops_caption", n=N, s=crops.shape[-1]) + more, samples=SHOWN,
-              vmin=0.0, vmax=1.0, cmap="gray", cell=cell)
-    show_grid(x, (*key, "maps"), t("batch_norm.maps_caption", n=N, c=C, h=H, w=W, name=kernel_name(kernels[channel]))
-              + more, samples=SHOWN, highlight=channel, cell=cell)
-    st.markdown(t("batch_norm.shape_line", label=t("common.output_shape"), n=N, c=C, h=H, w=W))
-
-
 def show_statistics(key: tuple, steps: BatchNormSteps, x: np.ndarray, kernels: list[str], channel: int) -> None:
     """Section 2: μ_B and σ²_B of the chosen channel with the numbers, and histograms before and after."""
     N, C, H, W = x.shape
-    st.subheader(t("batch_norm.stats_title", name=kernel_name(kernels[channel])))
+    st.subheader(t("batch_norm.stats_title", name=view.kernel_name(kernels[channel])))
     st.markdown(t("batch_norm.stats_intro", n=N, h=H, w=W, m=steps.count))
     lines = batch_norm_latex(steps, channel, (0, H // 2, W // 2))
     formulas, table = st.columns([5, 4])
@@ -170,17 +155,17 @@ def show_statistics(key: tuple, steps: BatchNormSteps, x: np.ndarray, kernels: l
     with table:
         unbiased = t("batch_norm.col_unbiased")
         st.dataframe(  # 6 digits: m/(m − 1) is close to 1 when m is in the tens of thousands
-            {t("batch_norm.col_channel"): [kernel_name(k) for k in kernels], "μ_B": steps.mean, "σ²_B": steps.var,
+            {t("batch_norm.col_channel"): [view.kernel_name(k) for k in kernels], "μ_B": steps.mean, "σ²_B": steps.var,
              unbiased: steps.var_unbiased}, hide_index=True,
             column_config={name: st.column_config.NumberColumn(format="%.6g") for name in ("μ_B", "σ²_B", unbiased)})
         st.caption(t("batch_norm.table_caption"))
     before, after = st.columns(2)
     with before:
         st.markdown(t("batch_norm.hist_before"))
-        show_histogram(x[:, channel], COLORS["before"])
+        show_histogram(x[:, channel], view.COLORS["before"])
     with after:
         st.markdown(t("batch_norm.hist_after"))
-        show_histogram(steps.x_hat[:, channel], COLORS["after"], HISTOGRAM_RANGE)
+        show_histogram(steps.x_hat[:, channel], view.COLORS["after"], HISTOGRAM_RANGE)
     st.caption(t("batch_norm.hist_caption"))
     show_check(batch_norm_train_steps, x, key=(*key, "train"), steps=3, momentum=0.1, label=t("batch_norm.check_train"))
 
@@ -193,20 +178,20 @@ def gamma_beta_panel(page: Page, key: tuple, x: np.ndarray, steps: BatchNormStep
     st.subheader(t("batch_norm.gamma_title"))
     st.markdown(t("batch_norm.gamma_intro"))
     for column, name in zip(st.columns(C), kernels, strict=True):
-        column.markdown(f"**{kernel_name(name)}**")
+        column.markdown(f"**{view.kernel_name(name)}**")
         page.draw(f"bn_gamma_{name}", column)
         page.draw(f"bn_beta_{name}", column)
     gammas = np.array([page.value(f"bn_gamma_{k}") for k in kernels], np.float32)
     betas = np.array([page.value(f"bn_beta_{k}") for k in kernels], np.float32)
     y = batch_norm(x, None, None, gammas, betas, training=True)  # (N, C, H, W)
-    show_grid(y, (*key, tuple(gammas), tuple(betas)), t("batch_norm.y_caption", r=number(NORMALISED_RANGE)),
-              samples=SHOWN, highlight=channel, vmin=-NORMALISED_RANGE, vmax=NORMALISED_RANGE,
-              cell=grid_cell(min(N, SHOWN)), signed=True)
+    view.show_grid(y, (*key, tuple(gammas), tuple(betas)), t("batch_norm.y_caption", r=view.number(NORMALISED_RANGE)),
+                   samples=SHOWN, highlight=channel, vmin=-NORMALISED_RANGE, vmax=NORMALISED_RANGE,
+                   cell=view.grid_cell(min(N, SHOWN)), signed=True)
     means, variances, _ = channel_stats(y)
     for c, column in enumerate(st.columns(C)):
         with column:
-            show_histogram(y[:, c], COLORS["scaled"], HISTOGRAM_RANGE, bins=36, height=130)
-            st.caption(t("batch_norm.y_stats", mean=number(means[c]), std=number(np.sqrt(variances[c]))))
+            show_histogram(y[:, c], view.COLORS["scaled"], HISTOGRAM_RANGE, bins=36, height=130)
+            st.caption(t("batch_norm.y_stats", mean=view.number(means[c]), std=view.number(np.sqrt(variances[c]))))
     st.latex(batch_norm_latex(steps, channel, (0, H // 2, W // 2), float(gammas[channel]), float(betas[channel]))[3])
     if np.any(gammas == 0):
         st.info(t("batch_norm.gamma_zero"))
@@ -234,13 +219,13 @@ def train_eval_panel(page: Page, key: tuple, gray: np.ndarray, x: np.ndarray, ke
     means, variances, count = training_stream(digest, tuple(kernels), batch, crop, seed, gray)
     truth = population(digest, tuple(kernels), crop, seed, gray)
     mean_curve, var_curve = running_stats_curve(means, variances, count, momentum)
-    name = kernel_name(kernels[channel])
+    name = view.kernel_name(kernels[channel])
     st.markdown(t("batch_norm.curves_caption", name=name, steps=steps, momentum=f"{momentum:g}"))
     mean_column, var_column = st.columns(2)
     with mean_column:
-        running_chart(mean_curve[:, channel], means[:, channel], truth.mean[channel], steps, t("batch_norm.axis_mean"))
+        view.running_chart(mean_curve[:, channel], means[:, channel], truth.mean[channel], steps, t("batch_norm.axis_mean"))
     with var_column:
-        running_chart(var_curve[:, channel], unbiased_variance(variances[:, channel], count), truth.var[channel], steps,
+        view.running_chart(var_curve[:, channel], unbiased_variance(variances[:, channel], count), truth.var[channel], steps,
                       t("batch_norm.axis_var"))
     running_mean, running_var = mean_curve[steps].astype(np.float32), var_curve[steps].astype(np.float32)
     evaluated = batch_norm(x, running_mean, running_var, training=False)  # (N, C, H, W), this batch in eval mode
@@ -248,7 +233,7 @@ def train_eval_panel(page: Page, key: tuple, gray: np.ndarray, x: np.ndarray, ke
     st.markdown(t("batch_norm.eval_title", steps=steps))
     names = {k: t(f"batch_norm.col_{k}") for k in
              ("channel", "running_mean", "true_mean", "running_var", "true_var", "eval_mean", "eval_std")}
-    st.dataframe({names["channel"]: [kernel_name(k) for k in kernels], names["running_mean"]: running_mean,
+    st.dataframe({names["channel"]: [view.kernel_name(k) for k in kernels], names["running_mean"]: running_mean,
                   names["true_mean"]: truth.mean, names["running_var"]: running_var, names["true_var"]: truth.var,
                   names["eval_mean"]: eval_mean, names["eval_std"]: np.sqrt(eval_var)}, hide_index=True,
                  column_config={label: st.column_config.NumberColumn(format="%.4g") for k, label in names.items()
@@ -264,13 +249,13 @@ def train_eval_panel(page: Page, key: tuple, gray: np.ndarray, x: np.ndarray, ke
     train_column, eval_column = st.columns(2)
     with train_column:
         st.markdown(t("batch_norm.hist_train", name=name))
-        show_histogram(batch_norm(x, None, None, training=True)[:, channel], COLORS["after"], HISTOGRAM_RANGE)
+        show_histogram(batch_norm(x, None, None, training=True)[:, channel], view.COLORS["after"], HISTOGRAM_RANGE)
     with eval_column:
         st.markdown(t("batch_norm.hist_eval", name=name, steps=steps))
-        show_histogram(evaluated[:, channel], COLORS["eval"], HISTOGRAM_RANGE)
+        show_histogram(evaluated[:, channel], view.COLORS["eval"], HISTOGRAM_RANGE)
     show_check(batch_norm, x, running_mean, running_var, key=(*key, momentum, steps), training=False,
                label=t("batch_norm.check_eval"))
-    show_noise(x, means, truth, kernels, batch, channel, MAX_BATCH)
+    view.show_noise(x, means, truth, kernels, batch, channel, MAX_BATCH)
 
 
 def experiment(page: Page) -> None:
@@ -289,11 +274,11 @@ def experiment(page: Page) -> None:
     key = (current_digest(), tuple(kernels), batch, crop, seed)
     crops, x, steps = layer_output(*key, gray)
     channel = kernels.index(page.draw("bn_channel"))
-    show_tensor(key, crops, x, kernels, channel)
+    view.show_tensor(key, crops, x, kernels, channel, SHOWN)
     show_statistics(key, steps, x, kernels, channel)
     gamma_beta_panel(page, key, x, steps, kernels, channel)
     train_eval_panel(page, key, gray, x, kernels, channel)
-    placement_panel(page, key, x, kernels)
+    view.placement_panel(page, key, x, kernels)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from cnn_core.render import image_to_uint8
 from cnn_core.rf_effective import effective_receptive_field, nearest_live_neuron, neuron_gradient
 from cnn_core.rf_layers import StackError, output_shapes, parameter_counts
 from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, relu_biases, spread
+from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.layer_stack import (
@@ -40,11 +41,12 @@ from ui.layer_stack import (
 )
 from ui.page import Choice, Page, Slider, Toggle
 from ui.proof import show_check, show_difference
-from ui.rf_view import layer_table, map_spec, profile_chart
+from ui.rf_view import layer_table, profile_chart
 from ui.show import show_png
 from ui.strings import t
 
 SS = st.session_state
+CLICK_CELLS = 48  # the clickable last map: at most this many cells per side (blocks of b × b neurons beyond)
 
 
 def last_map(image: np.ndarray) -> tuple[int, int]:
@@ -114,13 +116,8 @@ def cached_erf(digest: str, key: tuple, weights: str, relu: bool, row: int, col:
 # Display pieces
 # ------------------------------------------------------------------------------------------------------------
 
-def on_map_click() -> None:
-    try:
-        points = SS["rf_map_click"]["selection"]["rf_neuron"]
-    except (KeyError, TypeError):
-        return
-    if points:
-        PAGE.set(rf_row=int(points[0]["row"]), rf_col=int(points[0]["col"]))
+def on_map_click(row: int, col: int) -> None:
+    PAGE.set(rf_row=row, rf_col=col)
 
 
 def pick_live_neuron(key: tuple, weights: str, relu: bool, row: int, col: int) -> None:
@@ -131,13 +128,15 @@ def pick_live_neuron(key: tuple, weights: str, relu: bool, row: int, col: int) -
         SS._rf_no_live = True
 
 
-def neuron_picker(page: Page, last: np.ndarray, layer_count: int) -> tuple[int, int]:
+def neuron_picker(page: Page, last: np.ndarray, key: tuple) -> tuple[int, int]:
+    """The last map, clickable (ui.clickmap: a click picks that neuron), and the row / column sliders."""
     H, W = last.shape
     page.set(rf_row=SS.get("rf_row", H // 2), rf_col=SS.get("rf_col", W // 2))  # clamped to this map
-    spec, block = map_spec(last, SS.rf_row, SS.rf_col)
+    block = max(1, -(-max(H, W) // CLICK_CELLS))  # the click grid's cells: b × b neurons each
     caption = "receptive_field.last_map" if block == 1 else "receptive_field.last_map_blocks"
-    st.caption(t(caption, h=H, w=W, n=layer_count, b=block))
-    st.vega_lite_chart(spec, key="rf_map_click", on_select=on_map_click, selection_mode="rf_neuron", width="stretch")
+    st.caption(t(caption, h=H, w=W, n=len(key[1]), b=block))
+    click_cell(last, "rf_map_click", on_map_click, chosen=(SS.rf_row, SS.rf_col), width=300, max_cells=CLICK_CELLS,
+               boxes=[Box(SS.rf_row, SS.rf_col, 1, 1, "#ffc800")], cache_key=key)
     for key, size in (("rf_row", H), ("rf_col", W)):
         if size > 1:
             page.draw(key)
@@ -166,7 +165,7 @@ def neuron_panel(page: Page, key: tuple, weights: str, relu: bool) -> None:
     st.caption(t("receptive_field.neuron_help"))
     pick_column, image_column, zoom_column = st.columns([1.1, 1.3, 1.3])
     with pick_column:
-        row, col = neuron_picker(page, maps[-1], len(key))
+        row, col = neuron_picker(page, maps[-1], (digest, key, weights, relu))
     box = input_box(receptive_field(layers)[-1], row, col)
     clipped = box.clip(*gray.shape)
     erf, by_hand, outside = cached_erf(digest, key, weights, relu, row, col, gray)

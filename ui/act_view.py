@@ -30,9 +30,9 @@ def line_chart(rows: list[dict], x_title: str, y_title: str, colors: dict[str, s
                                      "color": color}}, width="stretch")
 
 
-@st.fragment
 def show_collapse(page: Page) -> None:
-    """1. Two linear layers are one (a fragment: the seed reruns only this panel)."""
+    """1. Two linear layers are one. Not a fragment: a lesson question asks about W₂b₁ for the seed set here, so a
+    new seed must rerun the lesson too (a fragment rerun would leave the question with the old seed)."""
     st.subheader(t("activations.collapse_title"))
     st.caption(t("activations.collapse_caption"))
     seed = page.draw("act_collapse_seed", st.columns([1, 3])[0])

@@ -123,3 +123,19 @@ def placement_panel(page: Page, key: tuple, x: np.ndarray, kernels: list[str]) -
     st.caption(t("batch_norm.place_caption"))
     if x[:, channel].min() >= 0:
         st.info(t("batch_norm.place_no_negatives", name=kernel_name(kernels[channel])))
+
+
+def show_tensor(key: tuple, crops: np.ndarray, x: np.ndarray, kernels: list[str], channel: int,
+                samples: int) -> None:
+    """Section 1: the crops, and the (N, C, H, W) tensor after the conv layer with one channel boxed."""
+    N, C, H, W = x.shape
+    st.subheader(t("batch_norm.tensor_title"))
+    st.markdown(t("batch_norm.tensor_intro", n=N, s=crops.shape[-1]))
+    shown = min(N, samples)
+    more = t("batch_norm.first_samples", k=shown, n=N) if N > shown else ""
+    cell = grid_cell(shown)
+    show_grid(crops, (*key, "crops"), t("batch_norm.crops_caption", n=N, s=crops.shape[-1]) + more, samples=samples,
+              vmin=0.0, vmax=1.0, cmap="gray", cell=cell)
+    show_grid(x, (*key, "maps"), t("batch_norm.maps_caption", n=N, c=C, h=H, w=W, name=kernel_name(kernels[channel]))
+              + more, samples=samples, highlight=channel, cell=cell)
+    st.markdown(t("batch_norm.shape_line", label=t("common.output_shape"), n=N, c=C, h=H, w=W))

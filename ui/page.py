@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -289,8 +290,14 @@ class Page:
             show_source(*self.code)
 
 
+@lru_cache(maxsize=256)
+def _source(function: Callable) -> str:
+    """inspect.getsource tokenizes the whole module each call (~2 ms): once per function is enough."""
+    return inspect.getsource(function)
+
+
 def show_source(*functions: Callable) -> None:
     """'Show the code': the real cnn_core source that produced the pictures on screen."""
     with st.expander(t("common.show_code"), icon=":material/code:"):
         for function in functions:
-            st.code(inspect.getsource(function), language="python")
+            st.code(_source(function), language="python")

@@ -1,4 +1,5 @@
-"""Display pieces of the receptive-field page: the layer table, the clickable last map, the gradient's profile.
+"""Display pieces of the receptive-field page: the layer table and the gradient's profile (the clickable last map
+is ui.clickmap's).
 
 Charts are Vega-Lite specs the browser draws (cheap to send, axis words in the student's language); the numbers
 come from cnn_core (receptive_field, rf_network). No maths here.
@@ -14,8 +15,6 @@ from cnn_core.receptive_field import Box, same_field_comparison
 from cnn_core.rf_network import profile
 from ui.layer_stack import as_torch_layers
 from ui.strings import t
-
-CHART_CELLS = 48  # the clickable map shows at most this many cells per side (blocks of neurons beyond that)
 
 
 def pair_text(values) -> str:
@@ -41,34 +40,6 @@ def layer_table(rows, shapes, fields, params, image_shape) -> None:
         text = "receptive_field.single_layer" if same.single >= same.stack else "receptive_field.single_layer_fewer"
         st.markdown(t(text, k=same.k, c=same.channels, stack=f"{same.stack:,}", params=f"{same.single:,}",
                       ratio=f"{same.ratio:.1f}"))
-
-
-def map_spec(values: np.ndarray, row: int, col: int) -> tuple[dict, int]:
-    """The last map as clickable cells (blocks of b×b neurons when it is large); the chosen cell outlined.
-
-    A click selects the cell's (row, col) in the selection parameter "rf_neuron"; returns (spec, b)."""
-    H, W = values.shape
-    b = max(1, -(-max(H, W) // CHART_CELLS))
-    starts_r, starts_c = np.arange(0, H, b), np.arange(0, W, b)
-    sums = np.add.reduceat(np.add.reduceat(values, starts_r, axis=0), starts_c, axis=1)
-    means = sums / np.outer(np.diff(np.append(starts_r, H)), np.diff(np.append(starts_c, W)))
-    centre_r, centre_c = np.minimum(starts_r + b // 2, H - 1), np.minimum(starts_c + b // 2, W - 1)
-    cells = [{"row": int(r), "col": int(c), "value": round(float(v), 4)}
-             for r, line in zip(centre_r, means, strict=True) for c, v in zip(centre_c, line, strict=True)]
-    scale = {"scheme": "redblue", "reverse": True, "domainMid": 0} if values.min() < 0 else {"scheme": "viridis"}
-    x, y = {"field": "col", "type": "ordinal", "axis": None}, {"field": "row", "type": "ordinal", "axis": None}
-    chosen = {"row": int(centre_r[min(row // b, len(centre_r) - 1)]),
-              "col": int(centre_c[min(col // b, len(centre_c) - 1)])}
-    tooltip = [{"field": f, "type": "quantitative", "title": t(f"receptive_field.tooltip_{f}")}
-               for f in ("row", "col", "value")]
-    spec = {"height": int(min(420, max(160, 320 * len(starts_r) / max(len(starts_c), 1)))), "layer": [
-        {"data": {"values": cells}, "mark": "rect",
-         "params": [{"name": "rf_neuron", "select": {"type": "point", "fields": ["row", "col"], "on": "click"}}],
-         "encoding": {"x": x, "y": y, "color": {"field": "value", "type": "quantitative", "scale": scale,
-                                                  "legend": None}, "tooltip": tooltip}},
-        {"data": {"values": [chosen]}, "mark": {"type": "rect", "fill": None, "stroke": "#ffc800", "strokeWidth": 3},
-         "encoding": {"x": x, "y": y}}]}
-    return spec, b
 
 
 def profile_chart(erf: np.ndarray, box: Box) -> None:

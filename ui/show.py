@@ -150,11 +150,17 @@ def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] |
     st.vega_lite_chart(spec, width="stretch")
 
 
+@lru_cache(maxsize=256)
+def _source(function) -> str:
+    """inspect.getsource tokenizes the whole module each call (~2 ms): once per function is enough."""
+    return inspect.getsource(function)
+
+
 def show_code(*functions) -> None:
     """'Show the code': the real cnn_core source that produced the picture on screen."""
     with st.expander(t("common.show_code")):
         for function in functions:
-            st.code(inspect.getsource(function), language="python")
+            st.code(_source(function), language="python")
 
 
 def show_torch_check(max_abs_diff: float, tolerance: float = 1e-4) -> None:
