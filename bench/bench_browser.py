@@ -37,9 +37,10 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 # The controls a student moves on each page (the declared controls, plus a few page-only ones).
 DEFAULT_KEYS = {
     "convolution": "conv_bias,conv_relu,conv_row,conv_col,conv_true_convolution,conv_channels,conv_patch,"
-                   "conv_example_kernel",
+                   "conv_explain_sobel_x,click:conv_map_laplacian_0,click:conv_image",
     "pooling": "pool_kernel,pool_stride,pool_padding,pool_type,pool_source,pool_ceil,pool_count_pad,pool_crop_row,"
-               "pool_crop_col,pool_noise,pool_noise_kind,pool_shift,pool_shift_dir",
+               "pool_crop_col,pool_noise,pool_noise_kind,pool_shift,pool_shift_dir,click:pool_output_click,"
+               "click:pool_crop_click",
     "stride_padding": "sp_kernel,sp_stride,sp_padding,sp_dilation,sp_mode,sp_grid,sp_pos",
 }
 
@@ -78,7 +79,18 @@ def upload(page, data: bytes, side: int) -> None:
 
 
 def move(page, key: str, step: int) -> bool:
-    """Move the control with this key once (direction alternates with `step`); False if it cannot be found."""
+    """Move the control with this key once (direction alternates with `step`); False if it cannot be found.
+
+    "click:<key>" clicks a clickable map (ui.clickmap) whose key starts with <key>, at a different spot each time."""
+    if key.startswith("click:"):
+        area = page.locator(f'[class*="st-key-{key[6:]}"] [data-testid="stVegaLiteChart"] canvas').first
+        if area.count() == 0:
+            return False
+        area.scroll_into_view_if_needed()
+        box = area.bounding_box()
+        fy, fx = ((0.3, 0.6), (0.6, 0.3), (0.45, 0.8))[step % 3]
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        return True
     box = page.locator(f".st-key-{key}")
     if box.count() == 0:
         return False
@@ -110,6 +122,9 @@ def move(page, key: str, step: int) -> bool:
                 radios.nth(index).click()
                 return True
         return False
+    if box.locator("label").count() == 0 and box.locator("button").count():  # a button
+        box.locator("button").first.click()
+        return True
     box.locator("label").first.click()  # toggle / checkbox
     return True
 

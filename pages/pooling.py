@@ -134,11 +134,12 @@ def show_explained(page: Page, X: np.ndarray, Y: np.ndarray, name: str, scale: d
     top, left, h, w = explain.crop_box(H, W, explain.crop_percent(example.top + k // 2, H, CROP),
                                        explain.crop_percent(example.left + k // 2, W, CROP), CROP)
     crop, numbers, sums = st.columns([3, 2, 3])
-    with crop:
+    with crop:  # `chosen` in the crop's own coordinates, like the click it reports
+        here = (st.session_state.pool_row - top, st.session_state.pool_col - left)
         click_cell(planes_picture(X[:, :, top:top + h, left:left + w], **scale), "pool_crop_click",
-                   pick(page, top, left), chosen=(i, j), width=260,
-                   boxes=[Box(example.top - top, example.left - left, k, k), Box(example.winner[0] - top,
-                                                                                 example.winner[1] - left, color="#d62728")],
+                   pick(page, top, left), chosen=here, width=260,
+                   boxes=[Box(example.top - top, example.left - left, k, k),
+                          Box(example.winner[0] - top, example.winner[1] - left, color="#d62728")],
                    caption=t("pooling.explain_crop", channel=name, i=i, j=j, h=h, w=w, top=top, left=left))
     show_pool_arithmetic(example, numbers, sums, (H, W), settings, scale, float(Y[0, 0, i, j]))
 
@@ -196,7 +197,8 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
     i, j = explain.window_of(state.pool_row, k, s, p, Y.shape[2]), explain.window_of(state.pool_col, k, s, p, Y.shape[3])
     before, after = st.columns(2)
     with before:
-        click_cell(lambda: planes_picture(X, **scale), "pool_input_click", pick(page), chosen=(i, j), width=SHOWN,
+        click_cell(lambda: planes_picture(X, **scale), "pool_input_click", pick(page),
+                   chosen=(state.pool_row, state.pool_col), width=SHOWN,
                    cache_key=(*key, "input"), boxes=[Box(i * s - p, j * s - p, k, k)],
                    caption=t("pooling.input_caption", h=H, w=W, name=", ".join(names)))
     with after:
@@ -224,10 +226,8 @@ def robustness(page: Page, X: np.ndarray, key: tuple, pooling: tuple, which: str
     st.subheader(t(f"pooling.{which}_title"))
     st.caption(t(f"pooling.{which}_caption"))
     left, right = st.columns([1, 2] if which == "noise" else [2, 1])
-    if which == "noise":
-        how = ("noise", page.draw("pool_noise_kind", left), page.draw("pool_noise", right))
-    else:
-        how = ("shift", page.draw("pool_shift", left), page.draw("pool_shift_dir", right))
+    keys = ("pool_noise_kind", "pool_noise") if which == "noise" else ("pool_shift", "pool_shift_dir")
+    how = (which, page.draw(keys[0], left), page.draw(keys[1], right))
     change = computed(key, ("change", how, pooling), X)
     base = float(np.abs(change["input"]).mean())
     columns = st.columns(3)
@@ -251,8 +251,8 @@ def show_global(image: np.ndarray) -> None:
     st.caption(t("pooling.gap_caption"))
     layer = computed((current_digest(),), ("global",), image)
     averages, maxima = pool.adaptive_avg_pool2d(layer, 1)[0, :, 0, 0], layer.max(axis=(2, 3))[0]
-    names = (["R", "G", "B"] if image.shape[2] == 3 else [t("pooling.gray")])
-    names += [f"ReLU({t(f'kernels.{name}_name')})" for name in KERNELS]
+    names = (["R", "G", "B"] if image.shape[2] == 3 else [t("pooling.gray")]) + [f"ReLU({t(f'kernels.{n}_name')})"
+                                                                                for n in KERNELS]
     table = pd.DataFrame({t("pooling.gap_channel"): names, t("pooling.gap_average"): averages.round(4),
                           t("pooling.gap_max"): maxima.round(4)})
     left, right = st.columns([3, 2])

@@ -27,7 +27,7 @@ from cnn_core import render
 from ui.strings import t
 
 PARAM = "cell"  # the chart's selection parameter
-MAX_CELLS = 96  # cells per side of the click grid: enough to point, light enough for the browser
+MAX_CELLS = 96  # cells per side of the click grid (at most; and at least 4 screen pixels each)
 MIN_BOX = 10  # screen pixels: a smaller outline (a 3×3 window on a big photo) is drawn this big, centred
 
 
@@ -106,7 +106,10 @@ def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
                       "scale": {"domain": [0, H], "nice": False, "zero": False, "reverse": True}},
                 "y2": {"field": "y2"}}
 
-    image = {"data": {"values": [{"x": 0, "x2": W, "y": 0, "y2": H, "url": drawn.url}]},
+    # What changes from one rerun to the next (the picture, the outlines) travels as named datasets: with the
+    # spec itself unchanged, the browser only swaps the data in the chart it has, instead of building it again.
+    datasets = {"picture": pd.DataFrame({"x": [0], "x2": [W], "y": [0], "y2": [H], "url": [drawn.url]})}
+    image = {"data": {"name": "picture"},
              "mark": {"type": "image", "aspect": False, "smooth": False, "align": "left", "baseline": "top"},
              "encoding": {**at(), "url": {"field": "url", "type": "nominal"}}}
     # The click grid: cell k (reading order) is block (i, j) = (k // cols, k % cols); a click returns the block's
@@ -130,27 +133,30 @@ def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
                                                   "clear": False}},
                        {"name": "hover", "select": {"type": "point", "fields": ["row", "col"], "on": "pointerover",
                                                     "clear": "pointerout"}}],
-            "mark": {"type": "rect", "fill": "transparent", "cursor": "pointer"},
+            "mark": {"type": "rect", "fill": "transparent", "cursor": "pointer", "aria": False},
             "encoding": {**at(), "tooltip": tooltip, "strokeWidth": {"value": 1.5},
                          "stroke": {"condition": {"param": "hover", "empty": False, "value": "#ffffff"},
                                     "value": "transparent"}}}
-    chart_layers = [image]
-    if boxes:  # below the grid, so a click inside an outline still reaches the cell under it
-        outline = []
-        for box in boxes:
-            grow_h = max(0.0, MIN_BOX / per_pixel - box.height) / 2
-            grow_w = max(0.0, MIN_BOX / per_pixel - box.width) / 2
-            outline.append({"x": box.left - grow_w, "x2": box.left + box.width + grow_w, "y": box.top - grow_h,
-                            "y2": box.top + box.height + grow_h, "color": box.color})
-        chart_layers.append({"data": {"values": outline}, "mark": {"type": "rect", "fill": None, "strokeWidth": 2.5,
-                                                                   "clip": True},
-                             "encoding": {**at(), "stroke": {"field": "color", "type": "nominal", "scale": None}}})
-    chart_layers.append(grid)
+    outline = []
+    for box in boxes:
+        grow_h = max(0.0, MIN_BOX / per_pixel - box.height) / 2
+        grow_w = max(0.0, MIN_BOX / per_pixel - box.width) / 2
+        outline.append({"x": box.left - grow_w, "x2": box.left + box.width + grow_w, "y": box.top - grow_h,
+                        "y2": box.top + box.height + grow_h, "color": box.color})
+    datasets["boxes"] = pd.DataFrame(outline, columns=["x", "x2", "y", "y2", "color"])
+    # The outlines lie below the grid, so a click inside one still reaches the cell under it.
+    chart_layers = [image, {"data": {"name": "boxes"}, "mark": {"type": "rect", "fill": None, "strokeWidth": 2.5,
+                                                               "clip": True},
+                            "encoding": {**at(), "stroke": {"field": "color", "type": "nominal", "scale": None}}},
+                    grid]
     # autosize none: exactly width × height, so the picture keeps its aspect and a click maps back exactly.
+    # Canvas, not SVG: thousands of invisible cells as SVG elements would cost the browser far more per rerun.
     chart = {"width": width, "height": height, "padding": 0, "autosize": {"type": "none"},
-             "config": {"view": {"stroke": None}}, "layer": chart_layers}
+             "config": {"view": {"stroke": None}}, "layer": chart_layers,
+             "usermeta": {"embedOptions": {"renderer": "canvas"}}}
     if drawn.means is not None:
-        chart["datasets"] = {"cells": drawn.means}
+        datasets["cells"] = drawn.means
+    chart["datasets"] = datasets
     return chart
 
 
@@ -176,14 +182,23 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
     values: a 2-D map, an (H, W, 3) picture, or a function returning one (called only when `cache_key`, a hashable
     tuple naming the values, e.g. (image digest, settings), is not cached yet: the picture is encoded once).
     on_pick(row, col) runs on a click, before the rerun: set the page's controls there. `chosen` is the cell the
-    page explains now: when it changes the chart starts afresh, so clicking the same cell again still counts.
+    page explains now, in this map's coordinates: a chart whose last click disagrees with it starts afresh, so
+    clicking that cell again still counts.
     signed / vmin / vmax / cmap: the colour scale, as render.colorize; colorbar: show it under the map.
     """
+    max_cells = min(max_cells, max(8, width // 4))  # a cell of at least 4 screen pixels is enough to point at
     if cache_key is None:
         drawn = layers(values() if callable(values) else values, signed, vmin, vmax, cmap, max_cells, width)
     else:
         drawn = _cached_layers(cache_key, signed, vmin, vmax, cmap, max_cells, width, values)
-    chart_key = f"{key}@{chosen[0]},{chosen[1]}" if chosen is not None else key
+    # The browser keeps a chart's last selection: clicking that cell again would not count. So a chart whose
+    # selection no longer agrees with `chosen` (the page moved on: another map was clicked, a number typed) gets a
+    # new key, which starts it afresh; every other chart keeps its key and only swaps its data (fast).
+    picked, generation = st.session_state.get(f"_picked_{key}"), f"_generation_{key}"
+    if chosen is not None and picked is not None and tuple(picked) != tuple(chosen):
+        st.session_state[generation] = st.session_state.get(generation, 0) + 1
+        del st.session_state[f"_picked_{key}"]
+    chart_key = f"{key}-{st.session_state.get(generation, 0)}"
     # The chart's callback takes no arguments (Streamlit 1.67): a closure carries them.
     st.vega_lite_chart(spec=spec(drawn, boxes, width), key=chart_key, selection_mode=[PARAM], width="content",
                        theme=None, on_select=lambda: _on_select(chart_key, key, on_pick))

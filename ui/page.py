@@ -223,10 +223,12 @@ class Page:
             self._remember(key)
 
     def set(self, **values) -> None:
-        """Set controls from code (an example button's callback): cleaned like every value from outside."""
+        """Set controls from code (an example button's or a clicked map's callback): cleaned like every value from
+        outside, and remembered at once (a fragment's rerun does not reach run()'s bookkeeping)."""
         image = current_image()
         for key, value in values.items():
             st.session_state[key] = self.controls[key].clean(value, image)
+            self._remember(key)
 
     def value(self, key: str):
         return st.session_state[key]

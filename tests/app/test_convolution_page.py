@@ -155,14 +155,17 @@ def test_numbers_are_drawn_by_the_browser_at_a_readable_size():
 
 def test_the_map_charts_point_back_into_image_coordinates():
     """Each map's click grid spans the whole image; the explained map's outline sits on the example position."""
+    import pyarrow as pa
+
     at = open_page("convolution", "en")
     H, W = at.session_state.image["array"].shape[:2]
     row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    image_layer, outline = spec["layer"][0], spec["layer"][1]
-    assert image_layer["data"]["values"][0]["x2"] == W and image_layer["data"]["values"][0]["y2"] == H
-    box = outline["data"]["values"][0]
-    assert box["x"] <= col < box["x2"] and box["y"] <= row < box["y2"]
+    proto = at.get("vega_lite_chart")[0].proto
+    data = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets}
+    picture, box = data["picture"].iloc[0], data["boxes"].iloc[0]
+    assert (picture.x2, picture.y2) == (W, H)
+    assert box.x <= col < box.x2 and box.y <= row < box.y2
+    assert json.loads(proto.spec)["layer"][1]["data"] == {"name": "boxes"}  # data, not spec: a click swaps data only
 
 
 def test_the_kernel_buttons_choose_which_map_is_explained():
@@ -170,6 +173,7 @@ def test_the_kernel_buttons_choose_which_map_is_explained():
     row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
     at.button(key="conv_explain_laplacian").click().run()
     assert not at.exception and at.session_state.conv_example_kernel == "laplacian"
+    assert at.query_params.get("conv_example_kernel") in ("laplacian", ["laplacian"])  # a copied link keeps it
     gray = to_grayscale(at.session_state.image["array"])
     np.testing.assert_allclose(worked_sum(at), by_hand(gray, KERNELS["laplacian"], row, col), atol=1e-4)
     at.multiselect(key="conv_kernels").set_value(["sobel_y"]).run()  # the explained kernel is gone: the first shown

@@ -24,17 +24,17 @@ H, W = IMAGE.shape[:2]
 
 
 def plot(page, key: str):
-    """The plotting area of the clickable chart whose widget key starts with `key` (the page appends the
-    explained cell to the key): Vega's root group, exactly the map."""
-    return page.locator(f'[class*="st-key-{key}"] [data-testid="stVegaLiteChart"] g.mark-group.role-frame').first
+    """The canvas of the clickable chart whose widget key starts with `key` (the page appends a number to it)."""
+    return page.locator(f'[class*="st-key-{key}"] [data-testid="stVegaLiteChart"] canvas').first
 
 
-def click_at(page, key: str, fy: float, fx: float) -> None:
+def click_at(page, key: str, fy: float, fx: float, aspect: float) -> None:
+    """Click at (fy, fx) of the map: the plot starts at the canvas' top left, `aspect` = map height / width."""
     area = plot(page, key)
     area.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     box = area.bounding_box()
-    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["width"] * aspect)
 
 
 def number(page, key: str) -> int:
@@ -54,10 +54,10 @@ def test_a_click_on_a_feature_map_becomes_the_worked_example(browser, server):
     page.get_by_text(re.compile("holds .* at this position")).first.wait_for(timeout=60_000)  # the first run is over
     page.wait_for_selector(IDLE)
     before = number(page, "conv_row")
-    click_at(page, "conv_map_sobel_x_0", 0.30, 0.60)  # the Sobel x map: it becomes the explained kernel too
+    click_at(page, "conv_map_sobel_x_0", 0.30, 0.60, H / W)  # the Sobel x map: it becomes the explained kernel too
     row = wait_for_change(page, "conv_row", before)
     col = number(page, "conv_col")
-    block = -(-max(H, W) // 96)  # the click grid's cells: block × block pixels, the click lands on a block centre
+    block = -(-max(H, W) // (270 // 4))  # grid cells of ≥ 4 screen px on a 270-px map; a click lands on a centre
     assert abs(row - 0.30 * H) <= 1.5 * block and abs(col - 0.60 * W) <= 1.5 * block
     example = conv_example(planes_of(IMAGE, "gray")[0], KERNELS["sobel_x"], row, col)
     holds = float(re.search(r"holds (-?[\d.]+) at this position", page.get_by_text("holds").first.inner_text()).group(1))
@@ -69,7 +69,7 @@ def test_a_click_on_a_feature_map_becomes_the_worked_example(browser, server):
     assert page.locator('[data-testid="stException"]').count() == 0
     # A click on the picture moves the example there as well.
     before = number(page, "conv_col")
-    click_at(page, "conv_image", 0.5, 0.2)
+    click_at(page, "conv_image", 0.5, 0.2, H / W)
     col = wait_for_change(page, "conv_col", before)
     assert abs(col - 0.2 * W) <= 1.5 * block and abs(number(page, "conv_row") - 0.5 * H) <= 1.5 * block
     page.close()
@@ -81,7 +81,7 @@ def test_a_click_on_the_pooled_output_shows_which_input_won(browser, server):
     caption.wait_for(timeout=60_000)
     page.wait_for_selector(IDLE)
     old = caption.inner_text()
-    click_at(page, "pool_output_click", 0.25, 0.75)  # default: 2×2 max pooling, stride 2, gray
+    click_at(page, "pool_output_click", 0.25, 0.75, H / W)  # default: 2×2 max pooling, stride 2, gray
     page.wait_for_function("old => Array.from(document.querySelectorAll('[data-testid=stCaptionContainer]'))"
                            ".some(c => c.innerText.startsWith('Check: the pooled output') && c.innerText !== old)",
                            arg=old, timeout=60_000)
@@ -89,7 +89,7 @@ def test_a_click_on_the_pooled_output_shows_which_input_won(browser, server):
     match = re.search(r"holds (-?[\d.e-]+) at \((\d+), (\d+)\)", caption.inner_text())
     value, i, j = float(match.group(1)), int(match.group(2)), int(match.group(3))
     OH, OW = H // 2, W // 2
-    block = -(-max(OH, OW) // 96)
+    block = -(-max(OH, OW) // (200 // 4))  # the 200-px output chart
     assert abs(i - 0.25 * OH) <= 1.5 * block and abs(j - 0.75 * OW) <= 1.5 * block
     Y, indices = max_pool2d_with_indices(pooling_input(IMAGE, "gray", "sobel_x"), 2, 2)
     assert value == pytest.approx(float(Y[0, 0, i, j]), abs=5e-5)

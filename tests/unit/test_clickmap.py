@@ -39,7 +39,7 @@ def test_every_cell_of_the_grid_returns_its_block_centre(shape, max_cells):
     values = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     drawn = layers(values, max_cells=max_cells, width=360)
     chart, b = spec(drawn, width=360), drawn.block
-    image, grid = chart["layer"][0], chart["layer"][-1]
+    grid = chart["layer"][-1]
     H, W = shape
     rows, cols = -(-H // b), -(-W // b)
     assert b == max(1, -(-max(H, W) // max_cells)) and rows <= max_cells and cols <= max_cells
@@ -52,7 +52,7 @@ def test_every_cell_of_the_grid_returns_its_block_centre(shape, max_cells):
         assert (cell.row, cell.col) == (block_centre(i, b, H), block_centre(j, b, W))
         assert cell.x <= cell.col < cell.x2 <= W and cell.y <= cell.row < cell.y2 <= H
     assert grid["params"][0]["name"] == "cell"  # the selection Streamlit reports
-    png = base64.b64decode(image["data"]["values"][0]["url"].split(",", 1)[1])
+    png = base64.b64decode(chart["datasets"]["picture"]["url"][0].split(",", 1)[1])
     assert max(Image.open(io.BytesIO(png)).size) <= 360  # encoded at (at most) the size it is shown
 
 
@@ -60,10 +60,13 @@ def test_a_picture_needs_no_values_and_boxes_are_drawn_where_asked():
     picture = np.zeros((40, 60, 3), np.uint8)
     drawn = layers(picture, width=600)  # 10 screen pixels per map pixel: boxes are drawn at their true size
     chart = spec(drawn, boxes=[Box(3, 4, 5, 6, "#ff0000")], width=600)
-    image, boxes, grid = chart["layer"]
-    assert drawn.block == 1 and drawn.scale is None and "datasets" not in chart
+    grid = chart["layer"][-1]
+    assert drawn.block == 1 and drawn.scale is None and "cells" not in chart["datasets"]
     assert grid["data"] == {"sequence": {"start": 0, "stop": 2400, "as": "k"}}
-    assert boxes["data"]["values"] == [{"x": 4, "x2": 10, "y": 3, "y2": 8, "color": "#ff0000"}]
-    small = spec(drawn, boxes=[Box(3, 4, 1, 1)], width=60)["layer"][1]["data"]["values"][0]
-    assert small["x2"] - small["x"] == 10 and (small["x"] + small["x2"]) / 2 == 4.5  # grown to 10 px, centred
+    assert chart["datasets"]["boxes"].to_dict("records") == [{"x": 4, "x2": 10, "y": 3, "y2": 8, "color": "#ff0000"}]
+    small = spec(drawn, boxes=[Box(3, 4, 1, 1)], width=60)["datasets"]["boxes"].iloc[0]
+    assert small.x2 - small.x == 10 and (small.x + small.x2) / 2 == 4.5  # grown to 10 px, centred
     assert chart["width"] == 600 and chart["height"] == 400
+    moved = spec(drawn, boxes=[Box(9, 9, 5, 6, "#ff0000")], width=600)
+    assert {k: v for k, v in moved.items() if k != "datasets"} == {k: v for k, v in chart.items() if k != "datasets"}
+    # another outline changes only the data, never the spec: the browser then updates the chart in place
