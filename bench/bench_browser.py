@@ -42,6 +42,12 @@ DEFAULT_KEYS = {
                "pool_crop_col,pool_noise,pool_noise_kind,pool_shift,pool_shift_dir,click:pool_output_click,"
                "click:pool_crop_click",
     "stride_padding": "sp_kernel,sp_stride,sp_padding,sp_dilation,sp_mode,sp_grid,sp_pos",
+    "receptive_field": "rf_row,rf_col,rf_zoom,click:rf_map_click,rf_weights,rf_relu,rf_kernel_0,rf_stride_0,"
+                       "rf_padding_1,rf_preset",
+    "batch_norm": "bn_gamma_sobel_x,bn_beta_sobel_x,bn_momentum,bn_steps,bn_place_channel,bn_channel,bn_batch,"
+                  "bn_crop,bn_seed",
+    "activations": "act_depth,act_kernel,act_bias,act_temperature,act_function,act_leaky_slope,act_collapse_seed,"
+                   "act_hidden",
 }
 
 WATCH = """() => {  // record when the next script run (full or fragment) starts and ends
@@ -158,10 +164,12 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--app", default="app.py", help="the Streamlit script to serve (e.g. a minimal app, to see "
                                                        "the fixed cost of any rerun)")
+    parser.add_argument("--launcher", default="", help="a script that starts Streamlit itself (e.g. with a profiler)")
     args = parser.parse_args()
     keys = (args.keys or DEFAULT_KEYS.get(args.page, "")).split(",")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", args.app, "--server.port", str(port),
+    launcher = ["-m", "streamlit", "run"] if not args.launcher else [args.launcher]
+    server = subprocess.Popen([sys.executable, *launcher, args.app, "--server.port", str(port),
                                "--server.headless", "true", "--server.fileWatcherType", "none"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

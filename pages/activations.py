@@ -258,9 +258,10 @@ def show_softmax(page: Page) -> None:
         encoding = {"x": {"field": "name", "type": "nominal", "title": None, "sort": None, "axis": {"labelAngle": 0}},
                     "y": {"field": "p", "type": "quantitative", "title": t("activations.axis_probability"),
                           "scale": {"domain": [0, 1]}}}
-        st.vega_lite_chart({"data": {"values": rows}, "height": 280, "encoding": encoding, "layer": [
-            {"mark": {"type": "bar", "color": COLORS["with"]}},
-            {"mark": {"type": "text", "dy": -8}, "encoding": {"text": {"field": "label"}}}]}, width="stretch")
+        st.vega_lite_chart({"height": 280, "encoding": encoding, "layer": [  # layer data: no Arrow conversion
+            {"data": {"values": rows}, "mark": {"type": "bar", "color": COLORS["with"]}},
+            {"data": {"values": rows}, "mark": {"type": "text", "dy": -8}, "encoding": {"text": {"field": "label"}}}]},
+                           width="stretch")
     with table:
         st.latex(FORMULAS["softmax"][0])
         shifted = scaled - scaled.max()

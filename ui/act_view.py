@@ -24,10 +24,10 @@ def line_chart(rows: list[dict], x_title: str, y_title: str, colors: dict[str, s
         y.update(scale={"type": "log"}, axis={"format": ".0e"})
     color = {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"},
              "scale": {"domain": list(colors), "range": list(colors.values())}}
-    st.vega_lite_chart({"data": {"values": rows}, "height": height,
-                        "mark": {"type": "line", "strokeWidth": 2.5, "point": points},
-                        "encoding": {"x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y,
-                                     "color": color}}, width="stretch")
+    st.vega_lite_chart({"height": height, "layer": [{  # data inside a layer: sent as is, not via Arrow
+        "data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5, "point": points},
+        "encoding": {"x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y, "color": color}}]},
+        width="stretch")
 
 
 def show_collapse(page: Page) -> None:

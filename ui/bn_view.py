@@ -58,11 +58,11 @@ def running_chart(curve: np.ndarray, batch_values: np.ndarray, target: float, st
     x = {"field": "step", "type": "quantitative", "title": t("batch_norm.axis_step")}
     y = {"field": "value", "type": "quantitative", "title": title_y, "scale": {"zero": False}}
     color = {"field": "series", "type": "nominal", "scale": colors, "title": None, "legend": {"orient": "bottom"}}
-    st.vega_lite_chart({"data": {"values": rows}, "height": 220, "layer": [
-        {"transform": [{"filter": {"field": "series", "equal": batches}}],
-         "mark": {"type": "point", "filled": True, "size": 18}, "encoding": {"x": x, "y": y, "color": color}},
-        {"transform": [{"filter": {"field": "series", "equal": running}}],
-         "mark": {"type": "line", "strokeWidth": 2.5}, "encoding": {"x": x, "y": y, "color": color}},
+    st.vega_lite_chart({"height": 220, "layer": [  # data inside the layers: sent as is, not via Arrow
+        {"data": {"values": rows[len(curve):]}, "mark": {"type": "point", "filled": True, "size": 18},
+         "encoding": {"x": x, "y": y, "color": color}},
+        {"data": {"values": rows[:len(curve)]}, "mark": {"type": "line", "strokeWidth": 2.5},
+         "encoding": {"x": x, "y": y, "color": color}},
         {"data": {"values": [{"value": float(target), "series": truth}]},
          "mark": {"type": "rule", "strokeDash": [6, 4], "strokeWidth": 2}, "encoding": {"y": y, "color": color}},
         {"data": {"values": [{"step": steps}]}, "mark": {"type": "rule", "color": "#444", "strokeWidth": 1},

@@ -54,9 +54,10 @@ def profile_chart(erf: np.ndarray, box: Box) -> None:
     band = {"data": {"values": [{"a": shown.field[0] - 0.5, "b": shown.field[1] + 0.5}]},
             "mark": {"type": "rect", "color": "#ffc800", "opacity": 0.18},
             "encoding": {"x": {"field": "a", "type": "quantitative", "scale": {"domain": domain}}, "x2": {"field": "b"}}}
-    st.vega_lite_chart({"height": 200, "data": {"values": rows}, "layer": [
-        band, {"mark": {"type": "bar", "color": "#3b6fb6", "opacity": 0.85},
+    st.vega_lite_chart({"height": 200, "layer": [  # data inside the layers: sent as is, not via Arrow
+        band, {"data": {"values": rows}, "mark": {"type": "bar", "color": "#3b6fb6", "opacity": 0.85},
                "encoding": {"x": x, "y": {"field": "share", "type": "quantitative", "title": None}}},
-        {"mark": {"type": "line", "color": "#d1495b", "strokeDash": [5, 3], "interpolate": "monotone"},
+        {"data": {"values": rows}, "mark": {"type": "line", "color": "#d1495b", "strokeDash": [5, 3],
+                                            "interpolate": "monotone"},
          "encoding": {"x": x, "y": {"field": "gauss", "type": "quantitative"}}}]}, width="stretch")
     st.caption(t("receptive_field.erf_profile", mu=f"{shown.centre:.1f}", sigma=f"{shown.sigma:.2f}"))

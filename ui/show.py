@@ -135,7 +135,9 @@ def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] |
     counts, edges = np.histogram(np.clip(values, *domain), bins=bins, range=domain)
     share = counts / max(1, values.size)
     rows = [{"x0": float(a), "x1": float(b), "share": float(v)} for a, b, v in zip(edges[:-1], edges[1:], share, strict=True)]
-    spec = {
+    # The data sits inside a layer: Streamlit sends a layer's values as they are, while top-level data is first
+    # turned into a DataFrame and Arrow bytes (~3 ms per chart on every rerun).
+    spec = {"height": height, "layer": [{
         "data": {"values": rows},
         "mark": {"type": "bar", "color": color, "binSpacing": 0},
         "encoding": {
@@ -145,8 +147,7 @@ def show_histogram(values: np.ndarray, color: str, domain: tuple[float, float] |
             "y": {"field": "share", "type": "quantitative", "title": t("common.axis_share") if share_title else None,
                   "axis": {"format": "%", "tickCount": 4 if share_title else 3}},
         },
-        "height": height,
-    }
+    }]}
     st.vega_lite_chart(spec, width="stretch")
 
 
