@@ -50,6 +50,7 @@ from cnn_core.conv import (
 )
 from cnn_core.dropout import DropoutError, dropout, dropout2d
 from cnn_core.errors import CnnError
+from cnn_core.explain import ConvExample, PoolExample, conv_example, pool_example, strongest_response
 from cnn_core.image import ImageError, image_digest, load_image, to_grayscale
 from cnn_core.kernels import KERNELS, get_kernel
 from cnn_core.learn import (
@@ -83,7 +84,15 @@ from cnn_core.pool import (
     lp_pool2d,
     max_pool2d,
     max_pool2d_with_indices,
+    pool2d,
     pool_output_size,
+)
+from cnn_core.pool_backward import (
+    avg_pool2d_backward,
+    interpolate_nearest,
+    max_pool2d_backward,
+    max_unpool2d,
+    pool_gradients,
 )
 
 # The module cnn_core.receptive_field and its function share a name: this import binds the *function* here, after
@@ -233,6 +242,17 @@ __all__ = [
     "output_size_latex",
     "pad2d",
     "pool_output_size",
+    "pool2d",
+    "avg_pool2d_backward",
+    "interpolate_nearest",
+    "max_pool2d_backward",
+    "max_unpool2d",
+    "pool_gradients",
+    "ConvExample",
+    "PoolExample",
+    "conv_example",
+    "pool_example",
+    "strongest_response",
     "relu",
     "relu_grad",
     "sigmoid",

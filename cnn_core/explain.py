@@ -258,3 +258,11 @@ def patch_around(X: np.ndarray, row: int, col: int, size: int) -> tuple[np.ndarr
     H, W = X.shape
     top, left = min(max(0, row - size // 2), max(0, H - size)), min(max(0, col - size // 2), max(0, W - size))
     return X[top:top + size, left:left + size], top, left
+
+
+def loss_summary(loss: dict[str, np.ndarray], grads: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """The numbers beside the up-close pictures: mean |input − upsampled| for max and average pooling, the share
+    of pixels the upsampled max does not fall below, and the share of pixels that receive any gradient."""
+    return {"lost_max": float(np.abs(loss["lost_max"]).mean()), "lost_avg": float(np.abs(loss["lost_avg"]).mean()),
+            "max_not_below": float((loss["lost_max"] <= 1e-7).mean()),
+            "reached_max": float((grads[0] > 0).mean()), "reached_avg": float((grads[1] > 0).mean())}

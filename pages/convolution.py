@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from cnn_core.conv import conv2d, corr2d, flip_kernel, im2col
-from cnn_core.explain import conv_example, feature_maps, planes_of, strongest_response
+from cnn_core.explain import conv_example, feature_maps, patch_around, planes_of, strongest_response
 from cnn_core.image import to_grayscale
 from cnn_core.kernels import KERNELS
 from cnn_core.render import format_number, image_to_uint8
@@ -85,10 +85,23 @@ def plane_names(mode: str) -> list[str]:
     return ["R", "G", "B"] if mode == "rgb" and current_image().shape[2] == 3 else [t("conv.gray")]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=32)  # read-only arrays: no copy per rerun (cache_data pickles)
 def maps_of(digest: str, mode: str, kernel: bytes, shape: tuple, _image: np.ndarray) -> np.ndarray:
     """(C, H, W): one kernel on each plane, cached per image and kernel (the slow part; bias and ReLU are not)."""
-    return feature_maps(planes_of(_image, mode), np.frombuffer(kernel, np.float32).reshape(shape))
+    return feature_maps(planes(digest, mode, _image), np.frombuffer(kernel, np.float32).reshape(shape))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def flip_difference(digest: str, mode: str, kernel: bytes, shape: tuple, _image: np.ndarray) -> float:
+    """max |cross-correlation − convolution| of one kernel on this image."""
+    flipped = feature_maps(planes(digest, mode, _image), flip_kernel(np.frombuffer(kernel, np.float32).reshape(shape)))
+    return float(np.abs(maps_of(digest, mode, kernel, shape, _image) - flipped).max())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def planes(digest: str, mode: str, _image: np.ndarray) -> np.ndarray:
+    """(C, H, W) planes of the image (grayscale, or R, G, B), made once per image: not on every click."""
+    return planes_of(_image, mode)
 
 
 def shown_map(maps: np.ndarray, plane: int, bias: float, relu: bool) -> np.ndarray:
@@ -136,32 +149,29 @@ def pick(page: Page, name: str | None = None, plane: int | None = None):
     return picked
 
 
-def show_feature_maps(page: Page, slid: dict[str, np.ndarray], mode: str, bias: float, relu: bool) -> None:
+def show_feature_maps(page: Page, slid: dict, maps: dict, mode: str, bias: float, relu: bool) -> None:
     st.subheader(t("conv.maps_title"))
     st.caption(t("conv.click_hint"))
     image, digest, state = current_image(), current_digest(), st.session_state
     width, names = MAP_WIDTH[len(slid)], plane_names(mode)
     for column, (name, K) in zip(st.columns(len(slid)), slid.items(), strict=True):
-        maps = maps_of(digest, mode, K.tobytes(), K.shape, image)
         with column:
-            st.markdown(f"**{t(f'kernels.{name}_name')}**")
-            st.caption(t(f"kernels.{name}"))
-            with st.container(height=KERNEL_BOX, border=False):  # the same height for every kernel: maps line up
-                show_number_grid(K, decimals=3, signed=True, cell_px=36 if K.shape[1] > 3 else 46)
+            show_number_grid(K, decimals=3, signed=True, cell_px=36 if K.shape[1] > 3 else 46, height_px=KERNEL_BOX,
+                             title=f"**{t(f'kernels.{name}_name')}**\n\n:gray[:small[{t(f'kernels.{name}')}]]")
             for plane, plane_name in enumerate(names):
-                explained = name == state.conv_example_kernel and plane == state.conv_example_channel
-                click_cell(lambda maps=maps, plane=plane: shown_map(maps, plane, bias, relu), f"conv_map_{name}_{plane}",
+                explained = name == state.conv_example_kernel and plane == (state.conv_example_channel if len(names) > 1
+                                                                             else 0)
+                click_cell(lambda m=maps[name], plane=plane: shown_map(m, plane, bias, relu), f"conv_map_{name}_{plane}",
                            pick(page, name, plane), chosen=(state.conv_row, state.conv_col),
                            boxes=[Box(state.conv_row, state.conv_col, color="#ffc800" if explained else "#888888")],
                            cache_key=(digest, mode, K.tobytes(), plane, bias, relu, width), width=width, colorbar=True,
                            caption=t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
 
 
-def show_worked_example(page: Page, slid: dict[str, np.ndarray], mode: str, bias: float, relu: bool) -> None:
+def show_worked_example(page: Page, slid: dict, maps: dict, mode: str, bias: float, relu: bool) -> None:
     """One output value computed by hand: where, patch, kernel, products, their sum (+ bias, ReLU)."""
     st.subheader(t("conv.example_title"))
-    image, digest, names = current_image(), current_digest(), plane_names(mode)
-    state = st.session_state
+    image, digest, names, state = current_image(), current_digest(), plane_names(mode), st.session_state
     if state.conv_example_kernel not in slid:
         state.conv_example_kernel = next(iter(slid))
     name = state.conv_example_kernel
@@ -175,7 +185,7 @@ def show_worked_example(page: Page, slid: dict[str, np.ndarray], mode: str, bias
     plane = page.draw("conv_example_channel", channel) if len(names) > 1 else 0
     row, col = page.draw("conv_row", row_column), page.draw("conv_col", col_column)
     K = slid[name]
-    example = conv_example(planes_of(image, mode)[plane], K, row, col)
+    example = conv_example(planes(digest, mode, image)[plane], K, row, col)
     where, patch_column, kernel_column, products_column = st.columns([3, 2, 2, 2])
     with where:
         click_cell(lambda: image_to_uint8(image), "conv_image", pick(page), chosen=(row, col),
@@ -183,15 +193,14 @@ def show_worked_example(page: Page, slid: dict[str, np.ndarray], mode: str, bias
                    caption=t("conv.example_where", row=row, col=col))
     cell = 52 if K.shape[1] <= 3 else 40
     with patch_column:
-        st.markdown(t("conv.example_patch"))
-        show_number_grid(example.patch, decimals=2, signed=False, vmin=0.0, vmax=1.0, cell_px=cell, legend=True)
+        show_number_grid(example.patch, decimals=2, signed=False, vmin=0.0, vmax=1.0, cell_px=cell, legend=True,
+                         title=t("conv.example_patch"))
     with kernel_column:
-        st.markdown(t("conv.example_kernel_flipped") if st.session_state.conv_true_convolution
-                    else t("conv.example_kernel_used"))
-        show_number_grid(K, decimals=3, signed=True, cell_px=cell)
+        show_number_grid(K, decimals=3, signed=True, cell_px=cell, title=t(
+            "conv.example_kernel_flipped" if state.conv_true_convolution else "conv.example_kernel_used"))
     with products_column:
-        st.markdown(t("conv.example_products"))
-        show_number_grid(example.products, decimals=3, signed=True, cell_px=cell, legend=True)
+        show_number_grid(example.products, decimals=3, signed=True, cell_px=cell, legend=True,
+                         title=t("conv.example_products"))
     st.markdown(t("conv.example_sum"))
     terms = " + ".join(f"({format_number(p, 3)})" for p in example.products.ravel()[:9])
     more = r" + \dots" if example.products.size > 9 else ""
@@ -199,7 +208,7 @@ def show_worked_example(page: Page, slid: dict[str, np.ndarray], mode: str, bias
     st.latex(rf"\sum = {terms}{more} = {total:.4f}")
     st.latex(rf"y = {total:.4f} + ({bias:g}) = {value:.4f}" + (rf"\qquad \mathrm{{ReLU}}(y) = {max(value, 0):.4f}"
                                                                 if relu else ""))
-    in_map = float(shown_map(maps_of(digest, mode, K.tobytes(), K.shape, image), plane, bias, relu)[row, col])
+    in_map = float(shown_map(maps[name], plane, bias, relu)[row, col])
     st.caption(t("conv.example_map_value", value=f"{in_map:.4f}"))
 
 
@@ -207,20 +216,17 @@ def show_numbers(page: Page) -> None:
     """'The image as numbers': a patch of pixel values around the position, as gray and as the RGB matrices."""
     st.subheader(t("conv.numbers_title"))
     image, digest, state = current_image(), current_digest(), st.session_state
-    H, W = image.shape[:2]
-    size = min(page.draw("conv_patch", st.columns([1, 2])[0]), H, W)
+    size = min(page.draw("conv_patch", st.columns([1, 2])[0]), *image.shape[:2])
     st.caption(t("conv.numbers_caption", n=size))
-    top = max(0, min(state.conv_row - size // 2, H - size))
-    left = max(0, min(state.conv_col - size // 2, W - size))
-    planes, names = planes_of(image, "gray"), [t("conv.gray")]
+    shown, names = [planes(digest, "gray", image)[0]], [t("conv.gray")]
+    _, top, left = patch_around(shown[0], state.conv_row, state.conv_col, size)
     if image.shape[2] == 3:
-        planes, names = np.concatenate([planes, planes_of(image, "rgb")]), names + ["R", "G", "B"]
+        shown, names = shown + list(planes(digest, "rgb", image)), names + ["R", "G", "B"]
     cell, decimals = max(21, min(40, 250 // size)), 2 if size <= 8 else 1  # numbers stay ≥ 14 px and fit a column
 
     def matrix(plane: np.ndarray, name: str) -> None:
-        st.markdown(f"**{name}**")
         show_number_grid(plane[top:top + size, left:left + size], decimals=decimals, signed=False, vmin=0.0,
-                         vmax=1.0, cell_px=cell, legend=name == names[0])
+                         vmax=1.0, cell_px=cell, legend=name == names[0], title=f"**{name}**")
 
     picture, gray = st.columns([3, 2])
     with picture:
@@ -228,20 +234,20 @@ def show_numbers(page: Page) -> None:
                    chosen=(state.conv_row, state.conv_col), boxes=[Box(top, left, size, size)],
                    cache_key=(digest, "image"), width=300, caption=t("conv.patch_where", top=top, left=left, n=size))
     with gray:
-        matrix(planes[0], names[0])
-    for column, plane, name in zip(st.columns(3), planes[1:], names[1:], strict=False):
+        matrix(shown[0], names[0])
+    for column, plane, name in zip(st.columns(3), shown[1:], names[1:], strict=False):
         with column:
             matrix(plane, name)
 
 
 @st.fragment
-def explorer(page: Page, slid: dict[str, np.ndarray], mode: str) -> None:
+def explorer(page: Page, slid: dict[str, np.ndarray], maps: dict[str, np.ndarray], mode: str) -> None:
     """Bias, ReLU, the maps, the worked example and the numbers around it: moving any of these, or clicking a
     map, reruns only this panel."""
     columns = st.columns([1, 2, 1])
     bias, relu = page.draw("conv_bias", columns[0]), page.draw("conv_relu", columns[1])
-    show_feature_maps(page, slid, mode, bias, relu)
-    show_worked_example(page, slid, mode, bias, relu)
+    show_feature_maps(page, slid, maps, mode, bias, relu)
+    show_worked_example(page, slid, maps, mode, bias, relu)
     show_numbers(page)
 
 
@@ -261,8 +267,7 @@ def show_flip_comparison(kernels: dict[str, np.ndarray], mode: str) -> None:
                 st.caption(t("conv.flip_flipped"))
                 show_number_grid(flip_kernel(K), decimals=2, signed=True, cell_px=34)
             F = flip_kernel(K)
-            difference = np.abs(maps_of(digest, mode, K.tobytes(), K.shape, image)
-                                - maps_of(digest, mode, F.tobytes(), F.shape, image)).max()
+            difference = flip_difference(digest, mode, K.tobytes(), K.shape, image)
             symmetric = np.allclose(K, F)
             st.markdown(t("conv.flip_same" if symmetric else "conv.flip_differs", diff=f"{difference:.3g}"))
 
@@ -278,11 +283,13 @@ def experiment(page: Page) -> None:
         show_problem(t("conv.no_kernel"))
         return
     slid = {name: flip_kernel(K) if flip else K for name, K in kernels.items()}  # the kernels as they slide
-    explorer(page, slid, mode)
+    # The maps are computed (or fetched) once per full run and handed to the fragment, whose own reruns reuse them.
+    maps = {name: maps_of(current_digest(), mode, K.tobytes(), K.shape, image) for name, K in slid.items()}
+    explorer(page, slid, maps, mode)
     show_flip_comparison(kernels, mode)
-    planes = planes_of(image, mode)[:, None]  # (C, 1, H, W): every map on the page, checked
+    X = planes(current_digest(), mode, image)[:, None]  # (C, 1, H, W): every map on the page, checked
     for name, K in slid.items():
-        show_check(conv2d, planes, K[None, None], key=(current_digest(), mode, K.tobytes(), K.shape),
+        show_check(conv2d, X, K[None, None], key=(current_digest(), mode, K.tobytes(), K.shape),
                    padding="same", label=t("conv.check_label", name=t(f"kernels.{name}_name")))
 
 

@@ -31,7 +31,7 @@ from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Page, Slider, Toggle
 from ui.proof import show_check
-from ui.show import show_gallery, show_map
+from ui.show import map_png, show_gallery
 from ui.strings import t
 from ui.worked import show_pool_arithmetic, show_pool_worked_numbers
 
@@ -75,12 +75,13 @@ PAGE = Page("pooling", controls=(
          pool.avg_pool2d, pool.lp_pool2d, explain.pool_example, pool_gradients))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# Big read-only arrays: cache_resource hands back the same object (cache_data unpickles ~10 MB on every rerun).
+@st.cache_resource(show_spinner=False, max_entries=8)
 def pooling_input(digest: str, source: str, feature: str, _image: np.ndarray) -> np.ndarray:
     return explain.pooling_input(_image, source, feature)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_resource(show_spinner=False, max_entries=24)
 def computed(key: tuple, what: tuple, _X: np.ndarray):
     """Every pooled result of the page, cached on (input, what): key = (digest, source, feature)."""
     name, *args = what
@@ -88,12 +89,14 @@ def computed(key: tuple, what: tuple, _X: np.ndarray):
         with np.errstate(invalid="ignore"):
             return explain.pool(_X, *args)
     if name == "loss":
-        return {**explain.pooling_loss(_X, *args), "grads": pool_gradients(_X, *args)}
+        loss, grads = explain.pooling_loss(_X, *args), pool_gradients(_X, *args)
+        return {**loss, "grads": grads, "summary": explain.loss_summary(loss, grads)}
     if name == "global":  # _X is the image here: its channels and every kernel's ReLU map
         return explain.global_pool_layer(_X)
     how, (k, s, p, ceil, count_pad) = args
     changed = explain.add_noise(_X, how[1], how[2]) if how[0] == "noise" else explain.shift(_X, how[1], how[2])
-    return explain.pooled_change(_X, changed, k, s, p, ceil, count_pad)
+    change = explain.pooled_change(_X, changed, k, s, p, ceil, count_pad)
+    return {**change, "pngs": [map_png(change[n][0].mean(axis=0), signed=True, max_width=380) for n in ("max", "avg")]}
 
 
 def show_formula(H: int, W: int, C: int, k: int, s: int, p: int, ceil: bool) -> None:
@@ -161,14 +164,15 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
                             CROP)
     what = ("loss", k, s, p, ceil, count_pad)
     results = computed(key, what, X)
+    summary = results["summary"]
     pngs, limit, top_grad = zoom_pngs(key, what, crop, tuple(scale.values()), X, results)
     show_gallery(pngs[:3], [t("pooling.crop_caption", h=crop[2], w=crop[3], top=crop[0], left=crop[1])]
                  + [t("pooling.upsampled_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")], width=ZOOM)
     metrics, maps = st.columns([1, 2])
     with metrics:
         for name in ("max", "avg"):
-            st.metric(t(f"pooling.lost_metric_{name}"), f"{float(np.abs(results[f'lost_{name}']).mean()):.4f}")
-        st.caption(t("pooling.lost_max_sign", share=f"{100 * float((results['lost_max'] <= 1e-7).mean()):.0f}"))
+            st.metric(t(f"pooling.lost_metric_{name}"), f"{summary[f'lost_{name}']:.4f}")
+        st.caption(t("pooling.lost_max_sign", share=f"{100 * summary['max_not_below']:.0f}"))
     with maps:
         show_gallery(pngs[3:5], [t("pooling.lost_map_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")],
                      [colorbar_html(-limit, limit, "RdBu_r", ZOOM)] * 2, columns=2, width=ZOOM)
@@ -177,8 +181,8 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
     show_gallery(pngs[5:], [t(f"pooling.{c}") for c in ("grad_lit_caption", "grad_max_caption", "grad_avg_caption")],
                  [None] + [colorbar_html(0.0, top_grad, "viridis", ZOOM)] * 2, width=ZOOM)
     first, second = st.columns(2)
-    first.metric(t("pooling.grad_reached_max"), f"{100 * float((results['grads'][0] > 0).mean()):.1f} %")
-    second.metric(t("pooling.grad_reached_avg"), f"{100 * float((results['grads'][1] > 0).mean()):.1f} %")
+    first.metric(t("pooling.grad_reached_max"), f"{100 * summary['reached_max']:.1f} %")
+    second.metric(t("pooling.grad_reached_avg"), f"{100 * summary['reached_avg']:.1f} %")
     show_check(pool_gradients, X, k, s, p, ceil, count_pad, key=(*key, *what), label=t("pooling.grad_check_label"))
 
 
@@ -190,9 +194,7 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
     state, (H, W) = st.session_state, X.shape[2:]
     scale = explain.display_scale(X, state.pool_source == "feature")
     Y = computed(key, ("pool", *settings), X)
-    out_scale = scale
-    if kind == "lp":  # Lp values are not on the input's scale (p = 1 is a sum)
-        out_scale = explain.display_scale(np.nan_to_num(Y), True)
+    out_scale = explain.display_scale(np.nan_to_num(Y), True) if kind == "lp" else scale  # Lp: p = 1 is a sum
     p = 0 if kind == "lp" else p  # torch's lp_pool2d has no padding
     i, j = explain.window_of(state.pool_row, k, s, p, Y.shape[2]), explain.window_of(state.pool_col, k, s, p, Y.shape[3])
     before, after = st.columns(2)
@@ -207,9 +209,9 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
                    cache_key=(*key, "output", settings),
                    caption=t(f"pooling.type_{kind}") + " — " + t("pooling.output_caption", h=Y.shape[2], w=Y.shape[3]))
         st.caption(t("pooling.output_hint"))
-    if X.shape[1] == 1:
-        st.markdown(colorbar_html(out_scale["vmin"], out_scale["vmax"], "RdBu_r" if out_scale["signed"] else "viridis"),
-                    unsafe_allow_html=True)
+    if X.shape[1] == 1:  # one scale for the input and its pooled output
+        cmap = "RdBu_r" if out_scale["signed"] else "viridis"
+        st.markdown(colorbar_html(out_scale["vmin"], out_scale["vmax"], cmap), unsafe_allow_html=True)
     if kind == "lp" and settings[3]:
         st.info(t("pooling.lp_no_padding"))
     if np.isnan(Y).any():
@@ -237,11 +239,10 @@ def robustness(page: Page, X: np.ndarray, key: tuple, pooling: tuple, which: str
         column.metric(t(f"pooling.change_{name}"), f"{value:.4f}",
                       t("pooling.change_ratio", ratio=f"{value / base:.2f}" if base > 0 else "—"),
                       delta_color="off", delta_arrow="off")
-    for column, name in zip(st.columns(2), ("max", "avg"), strict=True):
-        with column:
-            show_map(change[name][0].mean(axis=0), t(f"pooling.change_map_{name}"), signed=True, max_width=380)
+    show_gallery([png for png, *_ in change["pngs"]], [t(f"pooling.change_map_{n}") for n in ("max", "avg")],
+                 [colorbar_html(lo, hi, cmap, 380) for _, lo, hi, cmap in change["pngs"]], columns=2, width="stretch")
     if which == "noise":
-        st.caption(t("pooling.noise_bias", max=f"{float(change['max'].mean()):+.4f}", avg=f"{float(change['avg'].mean()):+.4f}"))
+        st.caption(t("pooling.noise_bias", **{n: f"{float(change[n].mean()):+.4f}" for n in ("max", "avg")}))
     elif how[1] % pooling[1] == 0:
         st.caption(t("pooling.shift_multiple", s=pooling[1]))
 
@@ -283,8 +284,7 @@ def experiment(page: Page) -> None:
              [t(f"kernels.{feature}_name") if source == "feature" else t("pooling.gray")])
     H, W = X.shape[2:]
     try:
-        explain.output_shape(H, W, k, s, p, ceil)
-        explain.output_shape(H, W, k, s, 0, ceil)
+        explain.output_shape(H, W, k, s, p, ceil), explain.output_shape(H, W, k, s, 0, ceil)  # (Lp: no padding)
     except CnnError as error:
         show_problem(error)
     else:

@@ -16,11 +16,16 @@ pointer (no rerun for that). Big maps are grouped into b × b blocks, averaged (
 from __future__ import annotations
 
 import base64
+import html
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from cnn_core import render
@@ -46,11 +51,26 @@ class Box:
 class Layers:
     """What the browser needs of one map, built once per cache key."""
 
-    url: str  # the picture at display size, as a PNG data URL
-    means: pd.DataFrame | None  # one value per grid cell (reading order), for the tooltip; None for pictures
+    png: bytes  # the picture at display size
+    means: bytes | None  # one value per grid cell (reading order) for the tooltip, Arrow IPC; None for pictures
     block: int  # b: map pixels per grid cell along each axis
     shape: tuple[int, int]  # (H, W) of the map
     scale: tuple[float, float, str] | None  # (lo, hi, colour map) of a 2-D map
+
+
+def arrow(columns: dict) -> bytes:
+    """Columns → Arrow IPC stream bytes, the form Streamlit sends a chart's named datasets in. Bytes made once
+    (and cached with the picture) are sent as they are; a DataFrame would be converted again on every rerun."""
+    table = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+@lru_cache(maxsize=256)
+def _picture_row(url: str, W: int, H: int) -> bytes:
+    return arrow({"x": [0], "x2": [W], "y": [0], "y2": [H], "url": [url]})
 
 
 def block_centre(index: np.ndarray, b: int, n: int) -> np.ndarray:
@@ -76,21 +96,52 @@ def layers(values: np.ndarray, signed=None, vmin=None, vmax=None, cmap=None, max
         scale = (lo, hi, cmap)
     factor = max(1, width // max(shown.shape[:2]))  # small maps enlarged with hard pixel edges, up to the width
     shown = np.repeat(np.repeat(shown, factor, axis=0), factor, axis=1) if factor > 1 else shown
-    url = "data:image/png;base64," + base64.b64encode(render.to_png(shown)).decode("ascii")
+    png = render.to_png(shown)
     b = max(1, -(-max(H, W) // max_cells))
     means = None
     if values.ndim == 2:
-        means = pd.DataFrame({"value": render.area_mean(values.astype(np.float32), b).ravel().round(4)})
-    return Layers(url, means, b, (H, W), scale)
+        means = arrow({"value": render.area_mean(values.astype(np.float32), b).ravel().round(4).astype(np.float64)})
+    return Layers(png, means, b, (H, W), scale)
 
 
-@st.cache_data(show_spinner=False, max_entries=96)
-def _cached_layers(cache_key: tuple, signed, vmin, vmax, cmap, max_cells: int, width: int, _values) -> Layers:
-    return layers(_values() if callable(_values) else _values, signed, vmin, vmax, cmap, max_cells, width)
+_LAYERS: OrderedDict[tuple, Layers] = OrderedDict()  # the last 96 maps drawn, for every session
+_LAYERS_LOCK = threading.Lock()
 
 
-def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
-    """The clickable chart as a Vega-Lite spec (a plain dict)."""
+def _cached_layers(cache_key: tuple, signed, vmin, vmax, cmap, max_cells: int, width: int, values) -> Layers:
+    """layers(...) once per key. A plain LRU, not st.cache_data: on a rerun the page draws several maps, and
+    st.cache_data's argument hashing and copy of the result cost ~2 ms a map where a dict lookup costs nothing.
+    Layers are immutable, so every session may share them."""
+    key = (cache_key, signed, vmin, vmax, cmap, max_cells, width)
+    with _LAYERS_LOCK:
+        if key in _LAYERS:
+            _LAYERS.move_to_end(key)
+            return _LAYERS[key]
+    drawn = layers(values() if callable(values) else values, signed, vmin, vmax, cmap, max_cells, width)
+    with _LAYERS_LOCK:
+        _LAYERS[key] = drawn
+        while len(_LAYERS) > 96:
+            _LAYERS.popitem(last=False)
+    return drawn
+
+
+def picture_url(png: bytes, key: str) -> str:
+    """Where the browser fetches the picture: served like st.image's pictures (/media/…), so it is fetched and
+    decoded once and a rerun's message carries only its address; a data URL when no server runs (tests)."""
+    try:
+        from streamlit import runtime
+
+        if runtime.exists():
+            base = st.get_option("server.baseUrlPath").strip("/")
+            url = runtime.get_instance().media_file_mgr.add(png, "image/png", f"clickmap.{key}")
+            return f"/{base}{url}" if base and url.startswith("/") else url
+    except Exception:  # noqa: BLE001  (any trouble with Streamlit's media store: the data URL always works)
+        pass
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360, url: str | None = None) -> dict:
+    """The clickable chart as a Vega-Lite spec (a plain dict); `url`: the picture's address (default: a data URL)."""
     (H, W), b = drawn.shape, drawn.block
     rows, cols = -(-H // b), -(-W // b)
     height = max(40, round(width * H / W))
@@ -108,7 +159,8 @@ def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
 
     # What changes from one rerun to the next (the picture, the outlines) travels as named datasets: with the
     # spec itself unchanged, the browser only swaps the data in the chart it has, instead of building it again.
-    datasets = {"picture": pd.DataFrame({"x": [0], "x2": [W], "y": [0], "y2": [H], "url": [drawn.url]})}
+    url = url or "data:image/png;base64," + base64.b64encode(drawn.png).decode("ascii")
+    datasets = {"picture": _picture_row(url, W, H)}
     image = {"data": {"name": "picture"},
              "mark": {"type": "image", "aspect": False, "smooth": False, "align": "left", "baseline": "top"},
              "encoding": {**at(), "url": {"field": "url", "type": "nominal"}}}
@@ -133,17 +185,20 @@ def spec(drawn: Layers, boxes: Sequence[Box] = (), width: int = 360) -> dict:
                                                   "clear": False}},
                        {"name": "hover", "select": {"type": "point", "fields": ["row", "col"], "on": "pointerover",
                                                     "clear": "pointerout"}}],
-            "mark": {"type": "rect", "fill": "transparent", "cursor": "pointer", "aria": False},
-            "encoding": {**at(), "tooltip": tooltip, "strokeWidth": {"value": 1.5},
-                         "stroke": {"condition": {"param": "hover", "empty": False, "value": "#ffffff"},
-                                    "value": "transparent"}}}
+            # Invisible but hit: a fill with opacity 0 is never painted yet still takes the click; the stroke is
+            # painted only under the pointer. (A "transparent" colour would be painted, cell by cell, every frame.)
+            "mark": {"type": "rect", "fill": "#000000", "fillOpacity": 0, "stroke": "#ffffff", "strokeWidth": 1.5,
+                     "cursor": "pointer", "aria": False},
+            "encoding": {**at(), "tooltip": tooltip,
+                         "strokeOpacity": {"condition": {"param": "hover", "empty": False, "value": 1}, "value": 0}}}
     outline = []
     for box in boxes:
         grow_h = max(0.0, MIN_BOX / per_pixel - box.height) / 2
         grow_w = max(0.0, MIN_BOX / per_pixel - box.width) / 2
         outline.append({"x": box.left - grow_w, "x2": box.left + box.width + grow_w, "y": box.top - grow_h,
                         "y2": box.top + box.height + grow_h, "color": box.color})
-    datasets["boxes"] = pd.DataFrame(outline, columns=["x", "x2", "y", "y2", "color"])
+    datasets["boxes"] = arrow({name: [float(o[name]) for o in outline] for name in ("x", "x2", "y", "y2")}
+                              | {"color": [o["color"] for o in outline]})
     # The outlines lie below the grid, so a click inside one still reaches the cell under it.
     chart_layers = [image, {"data": {"name": "boxes"}, "mark": {"type": "rect", "fill": None, "strokeWidth": 2.5,
                                                                "clip": True},
@@ -200,10 +255,13 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
         del st.session_state[f"_picked_{key}"]
     chart_key = f"{key}-{st.session_state.get(generation, 0)}"
     # The chart's callback takes no arguments (Streamlit 1.67): a closure carries them.
-    st.vega_lite_chart(spec=spec(drawn, boxes, width), key=chart_key, selection_mode=[PARAM], width="content",
+    st.vega_lite_chart(spec=spec(drawn, boxes, width, picture_url(drawn.png, key)), key=chart_key, selection_mode=[PARAM], width="content",
                        theme=None, on_select=lambda: _on_select(chart_key, key, on_pick))
-    if colorbar and drawn.scale is not None:
-        st.markdown(render.colorbar_html(*drawn.scale, width_px=min(width, 240)), unsafe_allow_html=True)
-    if caption:
-        st.caption(caption)
+    # Colour bar and caption in one element: every element costs a message to the browser.
+    below = render.colorbar_html(*drawn.scale, width_px=min(width, 240)) if colorbar and drawn.scale else ""
+    if caption:  # our own sentences (lessons' strings); their only markdown is **bold**
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(caption, quote=False))
+        below += f'<div style="font-size:14px;color:rgba(49,51,63,0.6);line-height:1.4">{text}</div>'
+    if below:
+        st.markdown(below, unsafe_allow_html=True)
     return st.session_state.get(f"_picked_{key}")

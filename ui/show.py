@@ -99,16 +99,29 @@ def show_matrix(values: np.ndarray, **options) -> None:
     show_png(png, width="content")
 
 
-def show_number_grid(values: np.ndarray, legend: bool = False, **options) -> None:
+def show_number_grid(values: np.ndarray, legend: bool = False, title: str | None = None, height_px: int | None = None,
+                     **options) -> None:
     """A small matrix with its numbers written in, drawn by the browser (render.matrix_html): no server-side
     rendering, so it costs almost nothing on a rerun. options: decimals, signed, vmin, vmax, cmap, highlight,
-    cell_px. legend: its colour scale underneath, with the end values."""
+    cell_px. legend: its colour scale underneath; title: markdown above it, in the same element (each element is
+    one more message to the browser); height_px: the table's room, so grids of different sizes line up."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    options = {k: tuple(map(tuple, v)) if k == "highlight" else v for k, v in options.items()}
+    html = _grid_html(values.tobytes(), values.shape, legend, tuple(sorted(options.items())))
+    if height_px:
+        html = f'<div style="height:{height_px}px">{html}</div>'
+    st.markdown(f"{title}\n\n{html}" if title else html, unsafe_allow_html=True)
+
+
+@lru_cache(maxsize=1024)
+def _grid_html(values_bytes: bytes, shape: tuple, legend: bool, options: tuple) -> str:
+    values, options = np.frombuffer(values_bytes, dtype=np.float32).reshape(shape), dict(options)
     html = render.matrix_html(values, **options)
     if legend:
         scale = {k: options.get(k) for k in ("signed", "vmin", "vmax", "cmap")}
-        _, lo, hi, cmap = render.colorize(np.nan_to_num(np.atleast_2d(values).astype(np.float32)), **scale)
+        _, lo, hi, cmap = render.colorize(np.nan_to_num(np.atleast_2d(values)), **scale)
         html += render.colorbar_html(lo, hi, cmap, width_px=160)
-    st.markdown(html, unsafe_allow_html=True)
+    return html
 
 
 def show_gallery(pngs: list[bytes], captions: list[str], below: list[str | None] | None = None,
