@@ -135,7 +135,7 @@ def neuron_picker(page: Page, last: np.ndarray, key: tuple) -> tuple[int, int]:
     block = max(1, -(-max(H, W) // CLICK_CELLS))  # the click grid's cells: b × b neurons each
     caption = "receptive_field.last_map" if block == 1 else "receptive_field.last_map_blocks"
     st.caption(t(caption, h=H, w=W, n=len(key[1]), b=block))
-    click_cell(last, "rf_map_click", on_map_click, chosen=(SS.rf_row, SS.rf_col), width=300, max_cells=CLICK_CELLS,
+    click_cell(last, "rf_map_click", on_map_click, chosen=(SS.rf_row, SS.rf_col), width=230, max_cells=CLICK_CELLS,
                boxes=[Box(SS.rf_row, SS.rf_col, 1, 1, "#ffc800")], cache_key=key)
     for key, size in (("rf_row", H), ("rf_col", W)):
         if size > 1:

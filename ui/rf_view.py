@@ -47,16 +47,17 @@ def profile_chart(erf: np.ndarray, box: Box) -> None:
     shown = profile(erf, box, axis=1)
     if shown is None:
         return
-    rows = [{"x": int(x), "share": float(s), "gauss": float(g)}
+    rows = [{"x": int(x), "a": x - 0.5, "b": x + 0.5, "share": float(s), "gauss": float(g)}
             for x, s, g in zip(shown.position, shown.share, shown.gaussian, strict=True)]
     domain = [int(shown.position[0]) - 0.5, int(shown.position[-1]) + 0.5]
     x = {"field": "x", "type": "quantitative", "title": "x", "scale": {"domain": domain}}
+    span = {"x": {"field": "a", "type": "quantitative", "title": "x", "scale": {"domain": domain}}, "x2": {"field": "b"}}
     band = {"data": {"values": [{"a": shown.field[0] - 0.5, "b": shown.field[1] + 0.5}]},
-            "mark": {"type": "rect", "color": "#ffc800", "opacity": 0.18},
-            "encoding": {"x": {"field": "a", "type": "quantitative", "scale": {"domain": domain}}, "x2": {"field": "b"}}}
+            "mark": {"type": "rect", "color": "#ffc800", "opacity": 0.18}, "encoding": span}
     st.vega_lite_chart({"height": 200, "layer": [  # data inside the layers: sent as is, not via Arrow
-        band, {"data": {"values": rows}, "mark": {"type": "bar", "color": "#3b6fb6", "opacity": 0.85},
-               "encoding": {"x": x, "y": {"field": "share", "type": "quantitative", "title": None}}},
+        band, {"data": {"values": rows}, "mark": {"type": "rect", "color": "#3b6fb6", "opacity": 0.85,
+                                                  "stroke": "white", "strokeWidth": 0.5},
+               "encoding": {**span, "y": {"field": "share", "type": "quantitative", "title": None}}},
         {"data": {"values": rows}, "mark": {"type": "line", "color": "#d1495b", "strokeDash": [5, 3],
                                             "interpolate": "monotone"},
          "encoding": {"x": x, "y": {"field": "gauss", "type": "quantitative"}}}]}, width="stretch")

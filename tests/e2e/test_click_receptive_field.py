@@ -41,7 +41,7 @@ def test_a_click_on_the_last_map_picks_that_neuron_and_its_field(browser, server
     page.wait_for_selector(IDLE)
     page.wait_for_timeout(500)
     row, col = slider_value(page, "rf_row"), slider_value(page, "rf_col")
-    block = -(-max(H, W) // 48)  # the page groups the map into at most 48 cells a side; a click lands on a centre
+    block = -(-max(H, W) // 48)  # at most 48 cells a side (fewer on a narrow chart); a click lands on a centre
     assert abs(row - 0.2 * H) <= 1.5 * block and abs(col - 0.8 * W) <= 1.5 * block and (row, col) != before
     field = input_box(receptive_field(STACK)[-1], row, col)
     stated = page.get_by_text(re.compile(rf"^Neuron \({row}, {col}\) sees rows")).first.inner_text()
