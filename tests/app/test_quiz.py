@@ -56,10 +56,14 @@ def demo_app(text: str, topic: str = "demo") -> None:
     import ui.lesson as lesson
     from ui.lesson_format import parse_lesson
 
+    real_load_lesson = lesson.load_lesson
     lesson.load_lesson = lambda topic, lang: parse_lesson(text)
-    st.session_state.setdefault("demo_width", 9)
-    lesson.show_lesson(topic, live_answers={"narrower": lambda: st.session_state.demo_width - 2,
-                                            "broken": lambda: 1 / 0})
+    try:  # AppTest runs this script in the test process: the real pages after this test must get real lessons
+        st.session_state.setdefault("demo_width", 9)
+        lesson.show_lesson(topic, live_answers={"narrower": lambda: st.session_state.demo_width - 2,
+                                                "broken": lambda: 1 / 0})
+    finally:
+        lesson.load_lesson = real_load_lesson
 
 
 def open_demo(salt: int | None = 1, text: str = DEMO) -> AppTest:
