@@ -66,6 +66,10 @@ def sidebar_image_picker() -> None:
     An upload cannot travel in a link (it lives in this browser tab's session only); the sidebar says so."""
     if "image_source" not in st.session_state and st.query_params.get("image") in SAMPLES:
         st.session_state.image_source = st.query_params["image"]
+    if st.session_state.get("image_source", SAMPLES[0]) not in (*SAMPLES, UPLOAD):
+        # An old-language label the browser sent back (see app.keep_choices_across_languages): keep the picture.
+        shown = st.session_state.get("image", {}).get("name")
+        st.session_state.image_source = shown if shown in SAMPLES else UPLOAD if "image" in st.session_state else SAMPLES[0]
     with st.sidebar:
         source = st.selectbox(t("sidebar.image_source"), (*SAMPLES, UPLOAD), key="image_source",
                               format_func=labels("sidebar.sample_"))

@@ -50,6 +50,15 @@ def test_a_link_names_the_sample_image():
     assert not fresh.exception and fresh.session_state.image["name"] == "scene"
 
 
+def test_an_old_language_label_for_the_sample_keeps_the_picture():
+    at = open_page("home", "en")
+    at.selectbox(key="image_source").set_value("digit").run()
+    at.session_state["image_source"] = "Sample: handwritten digit"  # what a browser may send back after a switch
+    at.run()
+    assert not at.exception
+    assert at.session_state.image["name"] == "digit" and at.selectbox(key="image_source").value == "digit"
+
+
 def test_upload_replaces_the_image_and_a_refused_upload_keeps_it():
     at = open_page("home", "en")
     at.selectbox(key="image_source").set_value("upload").run()
