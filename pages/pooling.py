@@ -183,7 +183,7 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
     first, second = st.columns(2)
     first.metric(t("pooling.grad_reached_max"), f"{100 * summary['reached_max']:.1f} %")
     second.metric(t("pooling.grad_reached_avg"), f"{100 * summary['reached_avg']:.1f} %")
-    show_check(pool_gradients, X, k, s, p, ceil, count_pad, key=(*key, *what), label=t("pooling.grad_check_label"))
+    show_check(pool_gradients, X, k, s, p, ceil, count_pad, key=(*key, *what), label=t("pooling.grad_check_label"), on_copy=0)
 
 
 @st.fragment
@@ -216,7 +216,7 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
         st.info(t("pooling.lp_no_padding"))
     if np.isnan(Y).any():
         show_problem(t("pooling.lp_nan", p=norm))
-    show_check(explain.pool, X, *settings, key=(*key, *settings), label=t(f"pooling.type_{kind}"))
+    show_check(explain.pool, X, *settings, key=(*key, *settings), label=t(f"pooling.type_{kind}"), on_copy=0)
     show_explained(page, X, Y, names[0], scale, settings, i, j)
     show_pool_worked_numbers(X, names[0], state.pool_row, state.pool_col, settings)
     show_up_close(page, X, key, scale, settings)

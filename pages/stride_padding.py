@@ -94,13 +94,20 @@ def formula(axis: str, n: int, k: int, s: int, p: int, d: int) -> None:
         st.info(t("sp.unvisited", axis=axis, r=left_over, first=last - left_over + 1, last=last, s=s))
 
 
+GRAY_SCALE = dict(signed=False, min_side=1, vmin=0.0, vmax=1.0, cmap="gray", max_width=DISPLAY_WIDTH)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def gray_png(digest: str, _gray: np.ndarray) -> bytes:
+    return map_png(_gray, **GRAY_SCALE)[0]
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def conv_on_image(digest: str, k: int, s: int, p: int, d: int, mode: str, _gray: np.ndarray) -> tuple[bytes, bytes, tuple]:
-    """A k×k averaging kernel on the grayscale image (the picture stays recognisable at any setting): the input
-    and output as PNGs at display width (encoding is the slow part of a rerun, so it is cached too), output shape."""
+def conv_on_image(digest: str, k: int, s: int, p: int, d: int, mode: str, _gray: np.ndarray) -> tuple[bytes, tuple]:
+    """A k×k averaging kernel on the grayscale image (the picture stays recognisable at any setting): the output
+    as a PNG at display width (encoding is the slow part of a rerun, so it is cached too), and its shape."""
     ours = conv2d(_gray[None, None], averaging(k), stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0]
-    scale = dict(signed=False, min_side=1, vmin=0.0, vmax=1.0, cmap="gray", max_width=DISPLAY_WIDTH)
-    return map_png(_gray, **scale)[0], map_png(ours, **scale)[0], ours.shape
+    return map_png(ours, **GRAY_SCALE)[0], ours.shape
 
 
 def averaging(k: int) -> np.ndarray:
@@ -114,7 +121,8 @@ def show_on_image(k: int, s: int, p: int, d: int, mode: str) -> None:
     if not fits(min(H, W), k, s, p, d, mode, t("sp.where_image")):
         return
     gray = to_grayscale(image)
-    before_png, after_png, (OH, OW) = conv_on_image(current_digest(), k, s, p, d, mode, gray)
+    before_png = gray_png(current_digest(), gray)
+    after_png, (OH, OW) = conv_on_image(current_digest(), k, s, p, d, mode, gray)
     st.markdown(t("sp.image_shapes", h=H, w=W, oh=OH, ow=OW, k=k))
     # Column widths in proportion to the two widths: both pictures fill their column, so they share one scale
     # and a smaller output really looks smaller, on any screen.
@@ -124,7 +132,7 @@ def show_on_image(k: int, s: int, p: int, d: int, mode: str) -> None:
     with after:
         show_png(after_png, t("sp.output_image_caption", h=OH, w=OW))
     show_check(conv2d, gray[None, None], averaging(k), key=(current_digest(), k, s, p, d, mode), stride=s,
-               padding=p, dilation=d, padding_mode=mode, label=t("sp.check_label"))
+               padding=p, dilation=d, padding_mode=mode, label=t("sp.check_label"), on_copy=0)
 
 
 def experiment(page: Page) -> None:

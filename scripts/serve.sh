@@ -51,7 +51,7 @@ run_app() {  # one app process, restarted whenever it exits, until serve.sh stop
   while [ ! -e "$RUN_DIR/stopping" ]; do
     # One BLAS thread per operation: the processes share the cores (app.py sets torch to one thread too).
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 .venv/bin/python -m streamlit run app.py \
-      --server.port "$port" --server.address 127.0.0.1 --server.headless true \
+      --server.port "$port" --server.address 127.0.0.1 --server.headless true --server.fileWatcherType none \
       --server.maxCacheDataSize "$CACHE_SIZE" --server.disconnectedSessionTTL "$SESSION_TTL" \
       --browser.gatherUsageStats false >>"$RUN_DIR/app-$port.log" 2>&1 &
     echo $! >"$RUN_DIR/app-$port.pid"

@@ -172,18 +172,27 @@ def lesson_score(lesson: Lesson, topic: str, live_answers: LiveAnswers) -> tuple
     return right, total
 
 
-def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> None:
+def shown_values(topic: str, live_answers: LiveAnswers | None = None) -> tuple:
+    """What the visible step's questions take from the page (each question's values, or None when unavailable).
+    The page scaffold compares it after an experiment-only rerun: if it changed, the lesson is redrawn too."""
+    lesson = load_lesson(topic, current_language())
+    step = lesson.steps[current_step(len(lesson.steps))]
+    return tuple(quiz_values(part, live_answers or {}) for part in step.parts if isinstance(part, Quiz))
+
+
+def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> tuple:
     """Draw the lesson panel of `topic` (lessons/<lang>/<topic>.md) at the step in the URL. Call it first.
 
     `live_answers` maps the names that the lesson's `answer: =name` and `{name}` use to functions of no arguments
     computing them from the student's image and settings (via cnn_core); a question whose name is missing or whose
-    function fails is skipped."""
+    function fails is skipped. Returns the values its questions showed (see shown_values)."""
     ensure_app_shell()
     live_answers = live_answers or {}
     st.session_state.setdefault(SESSION_SALT, secrets.randbits(32))
     lesson = load_lesson(topic, current_language())
     index = current_step(len(lesson.steps))
     step = lesson.steps[index]
+    shown = []
     with st.container(border=True):
         head, progress = st.columns([3, 1])
         head.markdown(f"#### {step.title}")
@@ -196,6 +205,7 @@ def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> None:
             elif isinstance(part, Quiz):
                 quiz_number += 1
                 values = quiz_values(part, live_answers)
+                shown.append(values)
                 if values is not None:
                     _show_quiz(part, f"{topic}/{index}/{quiz_number}", f"quiz_{topic}_{current_language()}_{index}_"
                                f"{quiz_number}", values)
@@ -209,3 +219,4 @@ def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> None:
                     width="stretch")
         forward.button(t("lesson.next"), key=f"next_{topic}", disabled=index == len(lesson.steps) - 1,
                        on_click=_go_to, args=(index + 1,), width="stretch")
+    return tuple(shown)
