@@ -16,13 +16,10 @@ import streamlit as st
 
 from cnn_core.conv import conv2d
 from cnn_core.dropout import dropout, summarize
-from cnn_core.errors import CnnError
 from cnn_core.image import to_grayscale
 from cnn_core.kernels import get_kernel
-from cnn_core.train import TrainError
-from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
-from ui.networks import training_slot
+from ui.networks import shared_runs, train_shared
 from ui.page import Choice, Page, Slider
 from ui.proof import show_check
 from ui.show import map_png, show_colorbar, show_png
@@ -39,7 +36,7 @@ COLOURS = ("#4c78a8", "#f58518")  # training blue, held-out orange, on every cha
 
 
 def gap_points() -> float:
-    runs = trained_runs().get(run_key())
+    runs = shared_runs("regularization").get(run_key())
     return round(100 * runs["none"].gap, 1)
 
 
@@ -59,29 +56,13 @@ def run_key() -> tuple[int, float, float]:
     return int(state.rg_size), round(float(state.rg_p), 2), float(state.rg_wd)
 
 
-@st.cache_resource(show_spinner=False)
-def trained_runs() -> dict:
-    """Finished overfitting demos by (size, p, λ), shared by every student: fixed seeds, so one run serves all."""
-    return {}
-
-
 def train_now(key: tuple[int, float, float], progress) -> None:
     from cnn_core.regularize import overfit_demo  # torch loads with the first training, not with the page
 
-    slot = training_slot()
-    if not slot.acquire(blocking=False):
-        progress.info(t("reg.busy"))
-        return
     size, p, wd = key
-    bar = progress.progress(0.0, text=t("reg.training", size=size))
-    try:
-        trained_runs()[key] = overfit_demo(size, p=p, weight_decay=wd, time_limit=20.0,
-                                           progress=lambda done: bar.progress(done, text=t("reg.training", size=size)))
-    except (TrainError, CnnError) as error:
-        show_problem(error)
-    finally:
-        slot.release()
-        progress.empty()
+    train_shared("regularization", key, lambda report: overfit_demo(size, p=p, weight_decay=wd, time_limit=20.0,
+                                                                    progress=report),
+                 progress, t("reg.training", size=size))
 
 
 def curve_chart(curves) -> dict:
@@ -119,7 +100,7 @@ def show_overfitting(page: Page) -> None:
     key = run_key()
     if start:
         train_now(key, progress)
-    runs = trained_runs().get(key)
+    runs = shared_runs("regularization").get(key)
     if runs is None:
         st.info(t("reg.press_train"))
         return

@@ -12,7 +12,6 @@ Live answers for the lesson: rn_blocks (blocks of the network at rn_depth), rn_s
 shortcut on screen).
 """
 
-import threading
 
 import numpy as np
 import streamlit as st
@@ -21,9 +20,8 @@ from cnn_core.channels import rgb_planes
 from cnn_core.render import format_number, value_range
 from cnn_core.resnet import basic_block, basic_block_steps, block_parameters, demo_block, shortcut_parameters
 from cnn_core.resnet_train import block_receptive_field, degradation, gradient_profile, make_net, parameter_count
-from cnn_core.train import TrainError
-from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
+from ui.networks import shared_runs, train_shared
 from ui.page import Choice, Page, Slider
 from ui.proof import show_check
 from ui.show import map_png, show_colorbar, show_png
@@ -54,17 +52,6 @@ def block_shape() -> tuple[int, int]:
     return (6, 2) if st.session_state.rn_shortcut == "projection" else (3, 1)
 
 
-@st.cache_resource(show_spinner=False)
-def trained_runs() -> dict:
-    """Degradation results by depth, shared by every student (fixed seed: the same run gives the same curves)."""
-    return {}
-
-
-@st.cache_resource(show_spinner=False)
-def training_slot() -> threading.Lock:
-    return threading.Lock()  # one training at a time on this server: the machine has few cores
-
-
 def smooth(values, width: int = 5) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     kernel = np.ones(min(width, len(values))) / min(width, len(values))
@@ -82,20 +69,8 @@ def loss_chart(result) -> dict:
 
 
 def train_now(depth: int, progress) -> None:
-    slot = training_slot()
-    if not slot.acquire(blocking=False):
-        st.info(t("resnet.busy"))
-        return
-    bar = progress.progress(0.0, text=t("resnet.training", depth=depth))
-    try:
-        result = degradation(depth, time_limit=TIME_LIMIT,
-                             progress=lambda done: bar.progress(done, text=t("resnet.training", depth=depth)))
-        trained_runs()[depth] = result
-    except TrainError as error:
-        show_problem(error)
-    finally:
-        slot.release()
-        progress.empty()
+    train_shared("resnet", depth, lambda report: degradation(depth, time_limit=TIME_LIMIT, progress=report),
+                 progress, t("resnet.training", depth=depth))
 
 
 @st.fragment
@@ -109,7 +84,7 @@ def show_degradation(page: Page) -> None:
     progress = st.empty()
     if start:
         train_now(depth, progress)
-    result = trained_runs().get(depth)
+    result = shared_runs("resnet").get(depth)
     if result is None:
         st.info(t("resnet.press_train", depth=depth))
         return
@@ -125,7 +100,7 @@ def show_degradation(page: Page) -> None:
     verdict = "worse" if result.plain_loss > result.residual_loss else "not_worse"
     st.markdown(t(f"resnet.verdict_{verdict}", plain=f"{result.plain_loss:.3f}",
                   residual=f"{result.residual_loss:.3f}"))
-    shallow = trained_runs().get(8)
+    shallow = shared_runs("resnet").get(8)
     if depth != 8 and shallow is not None:
         st.caption(t("resnet.shallow_reference", plain=f"{shallow.plain_loss:.3f}", depth=depth,
                      deep=f"{result.plain_loss:.3f}"))

@@ -17,11 +17,8 @@ import numpy as np
 import streamlit as st
 
 from cnn_core.activations import softmax
-from cnn_core.errors import CnnError
-from cnn_core.train import TrainError
 from cnn_core.transpose import conv_transpose2d
-from ui.errors import show_problem
-from ui.networks import training_slot
+from ui.networks import shared_runs, train_shared
 from ui.page import Choice, Page, Slider, Toggle
 from ui.proof import show_check
 from ui.show import show_picture
@@ -37,7 +34,7 @@ CANVAS = dict(height=16, width=48)
 
 
 def accuracy_at_one(method: str) -> float:
-    runs = trained_runs()[run_key()]
+    runs = shared_runs("transfer")[run_key()]
     return round(100 * next(r.test_acc for r in runs if r.method == method and r.per_digit == 1), 1)
 
 
@@ -60,30 +57,13 @@ def run_key() -> tuple[str, str, bool]:
     return s.tf_task, s.tf_reuse, bool(s.tf_finetune)
 
 
-@st.cache_resource(show_spinner=False)
-def trained_runs() -> dict:
-    """Finished transfer curves by (task, reuse, fine-tune), shared by every student (fixed seeds)."""
-    return {}
-
-
 def train_now(key: tuple[str, str, bool], progress) -> None:
     from cnn_core.transfer import transfer_curve  # torch loads with the first training, not with the page
 
-    slot = training_slot()
-    if not slot.acquire(blocking=False):
-        progress.info(t("transfer.busy"))
-        return
     task, reuse, finetune = key
     methods = ("frozen", "fine_tune", "scratch") if finetune else ("frozen", "scratch")
-    bar = progress.progress(0.0, text=t("transfer.training"))
-    try:
-        trained_runs()[key] = transfer_curve(task, methods, reuse=reuse,
-                                             progress=lambda done: bar.progress(done, text=t("transfer.training")))
-    except (TrainError, CnnError) as error:
-        show_problem(error)
-    finally:
-        slot.release()
-        progress.empty()
+    train_shared("transfer", key, lambda report: transfer_curve(task, methods, reuse=reuse, progress=report),
+                 progress, t("transfer.training"))
 
 
 def curve_chart(runs) -> dict:
@@ -113,7 +93,7 @@ def show_transfer(page: Page) -> None:
     key = run_key()
     if start:
         train_now(key, progress)
-    runs = trained_runs().get(key)
+    runs = shared_runs("transfer").get(key)
     if runs is None:
         st.info(t("transfer.press_train"))
         return

@@ -17,7 +17,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from cnn_core.train import History, fit
+from cnn_core.errors import CnnError
+from cnn_core.train import History, TrainError, fit
+from ui.errors import show_problem
 from ui.strings import t
 
 PALE, STRONG = "#9aa5b1", "#ff4b4b"  # the other classes' bars, the winner's
@@ -28,6 +30,30 @@ PROGRESS_EVERY = 0.15  # seconds between progress messages: one per batch would 
 def training_slot() -> threading.Semaphore:
     """One training run at a time on the server (each on one thread), so a class never fights over the CPU."""
     return threading.Semaphore(1)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_runs(page: str) -> dict:
+    """A page's finished demo runs by their settings, shared by every student: fixed seeds, so one run serves all."""
+    return {}
+
+
+def train_shared(page: str, key: tuple, train: Callable[[Callable[[float], None]], object], progress, text: str) -> None:
+    """Run `train(report)` once for the whole class in the one training slot and keep its result in
+    shared_runs(page)[key]; `report(share_done)` moves the progress bar in `progress` (an st.empty). While another
+    run holds the slot, say so and return: the student presses again in a few seconds."""
+    slot = training_slot()
+    if not slot.acquire(blocking=False):
+        progress.info(t("networks.busy"))
+        return
+    bar = progress.progress(0.0, text=text)
+    try:
+        shared_runs(page)[key] = train(lambda done: bar.progress(done, text=text))
+    except (TrainError, CnnError) as error:
+        show_problem(error)
+    finally:
+        slot.release()
+        progress.empty()
 
 
 def curves_spec(history: History) -> dict:
