@@ -86,18 +86,35 @@ def custom_kernel() -> np.ndarray | None:
     return K
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def sum_pictures(digest: str, kernel: bytes, bias: float, _X: np.ndarray) -> dict:
-    """Every picture of the channel sum as PNG: inputs, per-channel maps (one shared scale), sum, output."""
+# Cached by what each picture depends on: the inputs by the image only, the channel maps and their sum by the
+# kernel, the output by the bias too (a bias move re-encodes one picture, not eight).
+@st.cache_data(show_spinner=False, max_entries=8)
+def input_pictures(digest: str, _X: np.ndarray) -> list[bytes]:
+    return [map_png(_X[c], signed=False, vmin=0.0, vmax=1.0, cmap="gray", min_side=1, max_width=320)[0]
+            for c in range(3)]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)  # holds an array: handed back as is, never unpickled
+def kernel_pictures(digest: str, kernel: bytes, _X: np.ndarray) -> dict:
+    """The per-channel maps (one shared scale) and their sum, as PNGs, and the sum itself (read-only)."""
     K = np.frombuffer(kernel, dtype=np.float32).reshape(3, 3, 3)
-    result = channel_sum(_X, K, bias, padding=1)
+    result = channel_sum(_X, K, 0.0, padding=1)
     shared = value_range(result.per_channel, signed=True)[1]  # one scale for the three terms of the sum
-    inputs = [map_png(_X[c], signed=False, vmin=0.0, vmax=1.0, cmap="gray", min_side=1, max_width=320)[0]
-              for c in range(3)]
     maps = [map_png(result.per_channel[c], signed=True, vmin=-shared, vmax=shared, min_side=1, max_width=320)
             for c in range(3)]
-    return dict(inputs=inputs, maps=maps, total=map_png(result.total, signed=True, min_side=1, max_width=320),
-                output=map_png(result.output, signed=True, min_side=1, max_width=320), shape=result.output.shape)
+    return dict(maps=maps, total=map_png(result.total, signed=True, min_side=1, max_width=320), sum=result.total)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def output_picture(digest: str, kernel: bytes, bias: float, _total: np.ndarray) -> tuple:
+    return map_png(_total + np.float32(bias), signed=True, min_side=1, max_width=320)
+
+
+def sum_pictures(digest: str, kernel: bytes, bias: float, X: np.ndarray) -> dict:
+    """Every picture of the channel sum as PNG: inputs, per-channel maps, sum, output (the sum plus the bias)."""
+    by_kernel = kernel_pictures(digest, kernel, X)
+    return dict(inputs=input_pictures(digest, X), maps=by_kernel["maps"], total=by_kernel["total"],
+                output=output_picture(digest, kernel, bias, by_kernel["sum"]), shape=by_kernel["sum"].shape)
 
 
 def show_png_map(entry, caption: str) -> None:
