@@ -68,7 +68,7 @@ def current(widget):
     """The value the page shows now, as the frontend holds it."""
     proto, kind = widget.proto, widget.kind
     if is_select_slider(widget):
-        return [proto.options[int(i)] for i in (proto.value if proto.set_value else proto.default)]
+        return [proto.options[int(i)] for i in ((proto.set_value and proto.value) or proto.default)]
     if kind == "slider":
         return list(proto.value if proto.set_value else proto.default)
     if kind in ("selectbox", "radio"):
@@ -87,7 +87,7 @@ def next_value(widget, value, sign: int):
     proto, kind = widget.proto, widget.kind
     if is_select_slider(widget) or kind in ("selectbox", "radio"):
         options = list(proto.options)
-        now = value[0] if is_select_slider(widget) else value
+        now = (value[0] if value else options[0]) if is_select_slider(widget) else value  # [] when unknown
         index = (options.index(now) if now in options else 0) + sign
         if not 0 <= index < len(options):
             sign = -sign

@@ -226,7 +226,9 @@ def train(lr: float, epochs: int, batch: int, augment: bool, chart, progress) ->
         st.rerun()
 
 
+@st.fragment
 def show_training(page: Page) -> None:
+    """Train your own network (a fragment: a training setting reruns only this panel; a finished run reruns all)."""
     st.subheader(t("whole_cnn.train_title"))
     st.markdown(t("whole_cnn.train_intro", seconds=f"{TIME_LIMIT:g}"))
     columns = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
