@@ -71,7 +71,8 @@ def kernels_now(_image=None) -> list[str]:
         chosen = SS.get("bn_kernels")
     except Exception:  # noqa: BLE001 — no Streamlit session (a unit test reading the declarations)
         chosen = None
-    return list(chosen) if chosen else list(DEFAULT_KERNELS)
+    chosen = [k for k in chosen or () if k in LAYER_KERNELS]  # a stale label from a language switch is no kernel
+    return chosen or list(DEFAULT_KERNELS)
 
 
 def signed_kernel(image) -> str:
