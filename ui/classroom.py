@@ -1,5 +1,5 @@
 """What a class needs from every page: a link that reproduces the view, presentation mode, and after a lesson's
-"Try it" a jump to the experiment that changed. Used by the page scaffold (ui/page.py) and app.py."""
+"Try it" a jump to the figure that changed. Used by the page scaffold (ui/page.py) and app.py."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from ui.lesson import TRIED
 from ui.strings import t
 
 EXPERIMENT_ANCHOR = "cnnlab-experiment"
+TRY_IT_SELECTOR = '[class*="st-key-try_"]'  # the lesson's Try-it buttons (ui/lesson.py: key try_<topic>_<step>_<n>)
 _focus = st.components.v2.component(
     "cnnlab_focus", js=(Path(__file__).resolve().parent / "components" / "focus.js").read_text(encoding="utf-8"))
 
-# Our own CSS (no user text). Long formulas scroll sideways on a phone. The flash outlines the experiment after a Try-it; presentation mode enlarges type
-# for a projector and gives every column that holds a figure its own row (one figure per row).
+# Our own CSS (no user text). Long formulas scroll sideways on a phone. The flash outlines the figure a Try-it
+# changed; presentation mode enlarges type for a projector and gives every column that holds a figure its own row.
 _FLASH_CSS = """<style>
 .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }  /* long formulas scroll, never cut */
-.cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s; }
+.cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s;
+  scroll-margin: calc(3.75rem + 16px); }  /* scrolled to just below the app's top bar (3.75rem high) */
 </style>"""
 _PRESENT_CSS = """<style>
 html { font-size: 20px; }
@@ -46,12 +48,18 @@ def style_page() -> None:
 
 
 def experiment_anchor() -> None:
-    """Marks where the experiment starts; after a Try-it, scrolls there and outlines it."""
-    st.html(f'<div id="{EXPERIMENT_ANCHOR}"></div>')
-    if st.session_state.pop(TRIED, False):
+    """Marks where the experiment starts. After a Try-it, the browser part (components/focus.js) scrolls to the first
+    figure the new settings changed and outlines it, or to the experiment's start when no figure changed.
+
+    The component is drawn on every run (data.go marks the run after a Try-it), so that it is loaded when the button
+    is pressed (it fingerprints the figures then) and the elements below keep their places from run to run."""
+    tried = st.session_state.pop(TRIED, False)
+    if tried:
         st.session_state["_focus_count"] = st.session_state.get("_focus_count", 0) + 1
-        _focus(data={"target": EXPERIMENT_ANCHOR, "n": st.session_state["_focus_count"]}, key="cnnlab_focus",
-               height=0)
+    with st.container(gap=None):
+        st.html(f'<div id="{EXPERIMENT_ANCHOR}"></div>')
+        _focus(data={"target": EXPERIMENT_ANCHOR, "tryIt": TRY_IT_SELECTOR, "n": st.session_state.get("_focus_count", 0),
+                     "go": tried}, key="cnnlab_focus", height=0)
 
 
 def share_link(slot) -> None:
