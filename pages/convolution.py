@@ -161,11 +161,12 @@ def show_feature_maps(page: Page, slid: dict, maps: dict, mode: str, bias: float
             for plane, plane_name in enumerate(names):
                 explained = name == state.conv_example_kernel and plane == (state.conv_example_channel if len(names) > 1
                                                                              else 0)
+                caption = t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1])
                 click_cell(lambda m=maps[name], plane=plane: shown_map(m, plane, bias, relu), f"conv_map_{name}_{plane}",
                            pick(page, name, plane), chosen=(state.conv_row, state.conv_col),
                            boxes=[Box(state.conv_row, state.conv_col, color="#ffc800" if explained else "#888888")],
                            cache_key=(digest, mode, K.tobytes(), plane, bias, relu, width), width=width, colorbar=True,
-                           caption=t("conv.map_caption", name=plane_name, h=image.shape[0], w=image.shape[1]))
+                           caption=caption, download_name=f"{t(f'kernels.{name}_name')} · {caption}")
 
 
 def show_worked_example(page: Page, slid: dict, maps: dict, mode: str, bias: float, relu: bool) -> None:

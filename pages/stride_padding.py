@@ -127,10 +127,12 @@ def show_on_image(k: int, s: int, p: int, d: int, mode: str) -> None:
     # Column widths in proportion to the two widths: both pictures fill their column, so they share one scale
     # and a smaller output really looks smaller, on any screen.
     before, after = st.columns([W, OW])
+    scale = dict(signed=False, vmin=0.0, vmax=1.0, cmap="gray")  # as conv_on_image draws them
     with before:
-        show_png(before_png, t("sp.input_caption", h=H, w=W))
-    with after:
-        show_png(after_png, t("sp.output_image_caption", h=OH, w=OW))
+        show_png(before_png, t("sp.input_caption", h=H, w=W), numbers=gray, **scale)
+    with after:  # the numbers are computed again only if the student downloads them
+        show_png(after_png, t("sp.output_image_caption", h=OH, w=OW), numbers=lambda: conv2d(
+            gray[None, None], averaging(k), stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0], **scale)
     show_check(conv2d, gray[None, None], averaging(k), key=(current_digest(), k, s, p, d, mode), stride=s,
                padding=p, dilation=d, padding_mode=mode, label=t("sp.check_label"), on_copy=0)
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 import streamlit as st
 
 from cnn_core import render
+from ui.downloads import offer
 from ui.strings import t
 
 PARAM = "cell"  # the chart's selection parameter
@@ -231,7 +232,7 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
                chosen: tuple[int, int] | None = None, boxes: Sequence[Box] = (), caption: str | None = None,
                colorbar: bool = False, width: int = 360, cache_key: tuple | None = None, signed: bool | None = None,
                vmin: float | None = None, vmax: float | None = None, cmap: str | None = None,
-               max_cells: int = MAX_CELLS) -> tuple[int, int] | None:
+               max_cells: int = MAX_CELLS, download_name: str | None = None) -> tuple[int, int] | None:
     """Draw a clickable map and return the last cell clicked on it ((row, col) in the map's coordinates) or None.
 
     values: a 2-D map, an (H, W, 3) picture, or a function returning one (called only when `cache_key`, a hashable
@@ -240,6 +241,8 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
     page explains now, in this map's coordinates: a chart whose last click disagrees with it starts afresh, so
     clicking that cell again still counts.
     signed / vmin / vmax / cmap: the colour scale, as render.colorize; colorbar: show it under the map.
+    download_name: the name it is offered under for download (ui/downloads.py), when the caption alone does not
+    tell it from the maps beside it; default: the caption.
     """
     max_cells = min(max_cells, max(8, width // 4))  # a cell of at least 4 screen pixels is enough to point at
     if cache_key is None:
@@ -264,4 +267,12 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
         below += f'<div style="font-size:14px;color:rgba(49,51,63,0.6);line-height:1.4">{text}</div>'
     if below:
         st.markdown(below, unsafe_allow_html=True)
+    # For download: the map itself (or the function that makes it: called only if a file is asked for), coloured
+    # on the scale shown.
+    name = download_name or caption
+    if drawn.scale:
+        offer(name, values, "map", key=f"clickmap:{key}", vmin=drawn.scale[0], vmax=drawn.scale[1],
+              cmap=drawn.scale[2])
+    else:
+        offer(name, values, "picture", key=f"clickmap:{key}")
     return st.session_state.get(f"_picked_{key}")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from ui import downloads
 from ui.classroom import experiment_anchor, share_link
 from ui.image_source import current_digest, current_image
 from ui.lesson import show_lesson
@@ -278,8 +279,9 @@ class Page:
 
     # -- the page -------------------------------------------------------------------------------------------------
     def run(self, experiment: Callable[[Page], None]) -> None:
-        """Lesson at the top, the experiment, the proof panel at the bottom."""
+        """Lesson at the top, the experiment, its downloads, the proof panel at the bottom."""
         ensure_app_shell()
+        downloads.start(self.topic)  # what the last run showed is forgotten; the experiment offers what it shows
         self._prepare_state()
         show_lesson(self.topic, self.live_answers)
         experiment_anchor()
@@ -288,6 +290,7 @@ class Page:
         experiment(self)
         self._sync_url()
         share_link(link)  # after the sync, so the link carries every setting of this run
+        downloads.show_downloads()
         if self.code:
             show_source(*self.code)
 

@@ -10,16 +10,28 @@ import numpy as np
 import streamlit as st
 
 from cnn_core import render
+from ui.downloads import offer, slot
 from ui.image_source import current_digest, display_image
 from ui.strings import t
 
 MIN_BOX = 10  # screen pixels: the smallest box drawn on a picture
 
 
-def show_png(png: bytes, caption: str | None = None, width: int | str = "stretch") -> None:
+def _image(png: bytes, caption: str | None = None, width: int | str = "stretch"):
     """Every picture goes through here. output_format="PNG" matters: by default st.image re-encodes PNG bytes
     without transparency as JPEG (lossy, and slow), which smears exactly the sharp edges students look at."""
-    st.image(png, caption=caption, width=width, output_format="PNG")
+    return st.image(png, caption=caption, width=width, output_format="PNG")
+
+
+def show_png(png: bytes, caption: str | None = None, width: int | str = "stretch", numbers=None, **scale) -> None:
+    """A ready-made picture, offered for download as it is (ui/downloads.py); with `numbers` (the 2-D map it
+    shows, or a function returning it, called only if a file is asked for) the download is that map at full size
+    with its numbers, coloured on `scale` (signed, vmin, vmax, cmap) like the picture."""
+    key = slot(_image(png, caption, width))
+    if numbers is None:
+        offer(caption, png, "png", key=key)
+    else:
+        offer(caption, numbers, "map", key=key, **scale)
 
 
 def map_png(x: np.ndarray, signed: bool | None = None, min_side: int = 192, max_width: int = 640,
@@ -37,7 +49,7 @@ def _colorbar_png(cmap: str) -> bytes:
 
 def show_colorbar(lo: float, hi: float, cmap: str) -> None:
     """A thin colour strip with its end values (and 0 when the scale is centred on it)."""
-    show_png(_colorbar_png(cmap))
+    _image(_colorbar_png(cmap))
     middle = " · 0 · " if lo < 0 < hi and abs(lo + hi) < 1e-9 else " … "
     st.caption(f"{render.format_number(lo, 3)}{middle}{render.format_number(hi, 3)}")
 
@@ -46,15 +58,15 @@ def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = No
              width: int | str = "stretch", **kwargs) -> None:
     """One feature map with a caption and its colour scale (width: pixels, or "stretch" to the column)."""
     png, lo, hi, cmap = map_png(x, signed, **kwargs)
-    show_png(png, caption, width)
+    offer(caption, x, "map", key=slot(_image(png, caption, width)), vmin=lo, vmax=hi, cmap=cmap)
     if colorbar:
         show_colorbar(lo, hi, cmap)
 
 
 def show_picture(picture: np.ndarray, caption: str | None = None, min_side: int = 192, max_width: int = 900) -> None:
     """An RGB uint8 picture (an image with marks drawn on it), as PNG."""
-    picture = render.fit_width(render.upscale_nearest(picture, min_side), max_width)
-    show_png(render.to_png(picture), caption)
+    shown = render.fit_width(render.upscale_nearest(picture, min_side), max_width)
+    offer(caption, picture, "picture", key=slot(_image(render.to_png(shown), caption)))
 
 
 def show_image_with_box(top: int, left: int, height: int, width: int, caption: str | None = None,
@@ -96,7 +108,8 @@ def show_matrix(values: np.ndarray, **options) -> None:
     """A small matrix with its numbers written in (render.matrix_figure), cached: drawing it costs ~30 ms."""
     values = np.ascontiguousarray(values, dtype=np.float32)
     png, _ = _matrix_png(values.tobytes(), values.shape, tuple(sorted(options.items())))
-    show_png(png, width="content")
+    offer(options.get("title"), values, "map", key=slot(_image(png, width="content")), signed=options.get("signed"),
+          vmin=options.get("vmin"), vmax=options.get("vmax"))
 
 
 def show_number_grid(values: np.ndarray, legend: bool = False, title: str | None = None, height_px: int | None = None,
@@ -110,7 +123,8 @@ def show_number_grid(values: np.ndarray, legend: bool = False, title: str | None
     html = _grid_html(values.tobytes(), values.shape, legend, tuple(sorted(options.items())))
     if height_px:
         html = f'<div style="height:{height_px}px">{html}</div>'
-    st.markdown(f"{title}\n\n{html}" if title else html, unsafe_allow_html=True)
+    shown = st.markdown(f"{title}\n\n{html}" if title else html, unsafe_allow_html=True)
+    offer(title, values, "map", key=slot(shown), **{k: options.get(k) for k in ("signed", "vmin", "vmax", "cmap")})
 
 
 @lru_cache(maxsize=1024)
