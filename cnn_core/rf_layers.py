@@ -8,12 +8,16 @@ missing ones default as in torch), as `Layer`s, or as `torch.nn` modules (`Conv2
 `parameter_counts` counts the learnable numbers. Every refusal is a `StackError` (a CnnError) with a reason code
 and its numbers, so the app can say the same sentence in the student's language.
 
+`stack_text` / `parse_stack_text` write a stack as one short line and read it back, e.g. "c3p1,m2s2,c3d2o128"
+(what the receptive-field page puts in its address, so a copied link carries the stack).
+
 This module never imports torch: a torch module can only be passed in when torch is already loaded, so we look
 for torch.nn in sys.modules instead of importing it.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -241,3 +245,81 @@ def parameter_counts(layers, in_channels: int) -> list[int]:
         channels = out
     return counts
 
+
+
+# -- a stack as one line of text ----------------------------------------------------------------------------------
+KIND_LETTERS = {"conv": "c", "maxpool": "m", "avgpool": "a"}
+TEXT_CHANNELS = 64  # a conv's output channels when the text does not say
+_TOKEN = re.compile(r"([cma])(\d{1,6})((?:[spdo]\d{1,6})*)")
+_FIELD = re.compile(r"([spdo])(\d{1,6})")
+TEXT_HELP = ("Write one layer per comma: c (convolution), m (max pooling) or a (average pooling), its kernel size, "
+             "then s<stride>, p<padding>, d<dilation> and, for a convolution, o<output channels>; e.g. c3s1p1,m2s2,c3d2.")
+
+
+def _square(value, name: str, number: int) -> int:
+    """One int from an int or an (h, w) pair with h = w: the text writes square layers only."""
+    h, w = pair(value)
+    if h != w:
+        raise StackError(f"Layer {number} has a {name} of {h}×{w}; the text form writes square layers only.",
+                         "stack_text_square", layer=number)
+    return int(h)
+
+
+def stack_text(layers) -> str:
+    """A stack of mappings with torch's argument names (as in `as_layers`) as one line, e.g. "c3p1,m2s2,c3d2o128".
+
+    Per layer: its kind (c conv, m max pool, a average pool) and kernel size, then s<stride>, p<padding>,
+    d<dilation>, o<output channels> where they differ from 1, 0, 1 and 64. A pool's stride is always written
+    (torch's default for it is its window, not 1). The layers are not checked (a stack that cannot work can still
+    be written down); numbers must be square: one kernel size, stride, padding and dilation for both axes.
+    """
+    parts = []
+    for number, spec in enumerate(layers, start=1):
+        kind = spec.get("kind", "conv")
+        if kind not in KIND_LETTERS:
+            raise StackError(f"Layer {number} has kind '{kind}'. Choose one of: {', '.join(KINDS)}.",
+                             "unknown_layer_kind", layer=number, kind=kind)
+        k = _square(spec["kernel_size"], "kernel", number)
+        stride = spec.get("stride")
+        s = _square(stride if stride is not None else (1 if kind == "conv" else k), "stride", number)
+        p = _square(spec.get("padding", 0), "padding", number)
+        d = _square(spec.get("dilation", 1), "dilation", number)
+        text = f"{KIND_LETTERS[kind]}{k}"
+        text += f"s{s}" if s != 1 or kind != "conv" else ""
+        text += f"p{p}" if p else ""
+        text += f"d{d}" if d != 1 else ""
+        channels = spec.get("out_channels") if kind == "conv" else None
+        text += f"o{int(channels)}" if channels is not None and int(channels) != TEXT_CHANNELS else ""
+        parts.append(text)
+    return ",".join(parts)
+
+
+def parse_stack_text(text: str) -> list[dict]:
+    """`stack_text`'s line back as mappings with torch's argument names (every one written out; a conv's
+    out_channels 64 unless o<n> says otherwise; a pool's stride its window unless s<n> says otherwise).
+
+    Spaces and letter case do not matter; an empty part (a trailing comma) is skipped. The numbers are not
+    checked here (the page clamps them to its controls; as_layers says what cannot work). Raises StackError
+    ("stack_text", with the part and its 1-based number) for a part that is not a layer, "empty_stack" for none.
+    """
+    layers = []
+    for token in (part.strip().lower() for part in str(text).split(",")):
+        if not token:
+            continue
+        number = len(layers) + 1
+        match = _TOKEN.fullmatch(token.replace(" ", ""))
+        fields = _FIELD.findall(match.group(3)) if match else []
+        values = dict(fields)
+        kind = next((name for name, letter in KIND_LETTERS.items() if match and letter == match.group(1)), None)
+        if not match or len(values) != len(fields) or (kind != "conv" and "o" in values):
+            raise StackError(f"Part {number} of the stack, '{token}', is not a layer. {TEXT_HELP}", "stack_text",
+                             layer=number, token=token)
+        k = int(match.group(2))
+        layer = {"kind": kind, "kernel_size": k, "stride": int(values.get("s", 1 if kind == "conv" else k)),
+                 "padding": int(values.get("p", 0)), "dilation": int(values.get("d", 1))}
+        if kind == "conv":
+            layer["out_channels"] = int(values.get("o", TEXT_CHANNELS))
+        layers.append(layer)
+    if not layers:
+        raise StackError("The stack has no conv or pooling layer. Add at least one.", "empty_stack")
+    return layers

@@ -9,6 +9,7 @@ Widget keys (lessons' ```try blocks may set them):
   rf_row, rf_col   the neuron of the last map (0-based, clamped to the map; a new preset picks the centre)
 The stack builder (ui/layer_stack.py) declares one row of controls per layer i = 0 … 11: rf_kind_i, rf_kernel_i,
 rf_stride_i, rf_padding_i, rf_dilation_i, rf_channels_i (a lesson sets a whole stack through rf_preset instead).
+In the address bar a custom stack is one parameter, rf_layers=c3p1,m2s2,c3d2o128 (cnn_core.rf_layers.stack_text).
 Buttons: rf_add_conv, rf_add_pool, rf_up_i, rf_down_i, rf_remove_i, rf_find_live (the nearest neuron that is on);
 the clickable last map: rf_map_click.
 """
@@ -36,7 +37,9 @@ from ui.layer_stack import (
     current_rows,
     layers_of,
     stack_builder,
+    stack_from_link,
     stack_key,
+    stack_to_link,
     sync_stack,
 )
 from ui.page import Choice, Page, Slider, Toggle
@@ -232,11 +235,14 @@ def neuron_panel(page: Page, key: tuple, weights: str, relu: bool) -> None:
 
 def experiment(page: Page) -> None:
     sync_stack()
+    if (problem := SS.pop("_rf_link_problem", None)) is not None:
+        show_problem(problem)  # the link's stack could not be read: the default one is shown
     preset_column, weights_column, relu_column = st.columns([2, 2, 1], vertical_alignment="bottom")
     page.draw("rf_preset", preset_column)
     weights = page.draw("rf_weights", weights_column)
     relu = page.draw("rf_relu", relu_column)
     rows = stack_builder(page)
+    stack_to_link()
     layers, image = as_torch_layers(rows), current_image()
     try:
         fields = receptive_field(layers)
@@ -258,4 +264,5 @@ def experiment(page: Page) -> None:
 
 
 if __name__ == "__main__":
+    stack_from_link()  # before the scaffold reads the neuron from the link: its range depends on the stack
     PAGE.run(experiment)

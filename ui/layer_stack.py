@@ -2,15 +2,20 @@
 
 The stack lives in session state (`rf_stack`: rows of {kind, kernel, stride, padding, dilation, channels}); every
 field of every row is a declared scaffold control (`STACK_CONTROLS`, keys rf_<field>_<i>), not settable by a
-lesson (a lesson picks a preset) and not in the address bar. `sync_stack` reconciles the two before anything is
-drawn: a new preset replaces the stack; a row widget that changed (moved by the student) edits it, after the
-preset when both changed in the same click, and marks the stack as the student's own ("custom").
+lesson (a lesson picks a preset) and not in the address bar one by one. `sync_stack` reconciles the two before
+anything is drawn: a new preset replaces the stack; a row widget that changed (moved by the student) edits it, after
+the preset when both changed in the same click, and marks the stack as the student's own ("custom").
+
+A custom stack goes into the address bar as one line of text, `rf_layers=c3p1,m2s2,c3d2o128` (the format of
+cnn_core.rf_layers.stack_text), so a copied link reproduces it: `stack_to_link` writes it after every run,
+`stack_from_link` reads a link's (cleaned like every value from outside) before the page's scaffold runs.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from cnn_core.rf_layers import StackError, parse_stack_text, stack_text
 from cnn_core.rf_presets import PRESETS
 from ui.page import Choice, Number, Page
 from ui.strings import t
@@ -22,6 +27,7 @@ FIELDS = ("kind", "kernel", "stride", "padding", "dilation", "channels")
 LIMITS = dict(kernel=(1, 15), stride=(1, 8), padding=(0, 10), dilation=(1, 8), channels=(1, 2048))
 FALLBACK = dict(kind="conv", kernel=3, stride=1, padding=0, dilation=1, channels=64)
 MAX_LAYERS = 12
+LINK = "rf_layers"  # the address-bar parameter that carries a custom stack
 SS = st.session_state
 
 
@@ -35,6 +41,7 @@ STACK_CONTROLS = tuple(
     Number(widget_key(field, i), f"receptive_field.col_{field}", *LIMITS[field], default=FALLBACK[field],
            lesson=False, url=False)
     for i in range(MAX_LAYERS) for field in FIELDS)
+CONTROLS = {control.key: control for control in STACK_CONTROLS}
 
 
 def preset_rows(name: str) -> list[dict]:
@@ -77,6 +84,56 @@ def write_rows(rows: list[dict]) -> None:
             else:
                 SS.pop(widget_key(field, index), None)
     SS._rf_seen = {widget_key(f, i): r[f] for i, r in enumerate(rows) for f in FIELDS}
+
+
+def rows_to_text(rows: list[dict]) -> str:
+    """The rows as one line, e.g. "c3p1,m2s2,c3d2o128" (cnn_core.rf_layers.stack_text)."""
+    return stack_text(as_torch_layers(rows))
+
+
+def rows_from_text(text: str) -> list[dict]:
+    """A stack written as text → rows, cleaned as the scaffold cleans every value from outside: each number clamped
+    to its control's range, at most MAX_LAYERS layers (the first ones); a pool keeps the channels it receives.
+    Raises StackError when a part of the text is not a layer."""
+    rows, channels = [], FALLBACK["channels"]
+    for index, layer in enumerate(parse_stack_text(text)[:MAX_LAYERS]):
+        row = dict(kind=layer["kind"], kernel=layer["kernel_size"], stride=layer["stride"], padding=layer["padding"],
+                   dilation=layer["dilation"], channels=layer.get("out_channels", channels))
+        row = {field: CONTROLS[widget_key(field, index)].clean(value, None) for field, value in row.items()}
+        channels = row["channels"] if row["kind"] == "conv" else channels
+        rows.append(row)
+    return rows
+
+
+def stack_from_link() -> None:
+    """A link's rf_layers becomes the stack (a custom one) when this session did not write that text itself, so a
+    page switch or a move never undoes the student's edits. Text that cannot be read gives the default stack, and
+    the reason waits in `_rf_link_problem` for the page to say. Call before the page's scaffold runs: the neuron a
+    link names (rf_row, rf_col) is clamped to the last map of the stack."""
+    text = st.query_params.get(LINK)
+    if not text or text == SS.get("_rf_link"):
+        return
+    SS._rf_link = text
+    try:
+        rows, preset = rows_from_text(text), "custom"
+    except StackError as error:
+        rows, preset = preset_rows(DEFAULT_PRESET), DEFAULT_PRESET
+        SS._rf_link_problem = error
+        st.query_params.pop(LINK, None)
+        if st.query_params.get("rf_preset") == "custom":
+            st.query_params.pop("rf_preset")  # or the scaffold would call the default stack "custom"
+    write_rows(rows)
+    SS.rf_preset = SS._rf_loaded = preset
+
+
+def stack_to_link() -> None:
+    """The stack into the address bar when it is the student's own (a preset's name in rf_preset is enough)."""
+    text = rows_to_text(SS.rf_stack) if SS.get("rf_preset") == "custom" else None
+    if text:
+        st.query_params[LINK] = text
+    else:
+        st.query_params.pop(LINK, None)
+    SS._rf_link = text
 
 
 def mark_custom() -> None:

@@ -1,8 +1,11 @@
 """The receptive-field page under AppTest: default and extreme values, presets, the stack builder, both languages."""
 
 import pytest
-from harness import open_page, texts
+from harness import ROOT, open_page, texts
+from streamlit.testing.v1 import AppTest
 
+from cnn_core.receptive_field import receptive_field
+from cnn_core.rf_layers import parse_stack_text
 from cnn_core.rf_presets import PRESETS
 
 
@@ -182,3 +185,90 @@ def test_lesson_try_button_sets_preset_and_neuron():
     assert at.selectbox(key="rf_preset").value == "resnet_stem"
     assert (at.slider(key="rf_row").value, at.slider(key="rf_col").value) == (0, 0)
     assert last_field(at) == "11×11"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A custom stack in the address bar (rf_layers): a teacher's link reproduces it
+# ------------------------------------------------------------------------------------------------------------
+
+LINKED = "c3p1,m2s2,c3d2o128,a3s1p1"  # conv 3×3 pad 1, max pool 2, conv dilated 2 with 128 maps, avg pool 3 stride 1
+
+
+def open_link(lang: str = "en", **params) -> AppTest:
+    """A fresh session opening /receptive_field?lang=…&… (a copied link), straight on the page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(lang=lang, **params)
+    at.switch_page("pages/receptive_field.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def param(at: AppTest, key: str):
+    value = at.query_params.get(key)
+    return value[0] if isinstance(value, list) else value
+
+
+def field_text(text: str) -> str:
+    h, w = receptive_field(parse_stack_text(text))[-1].size
+    return f"{h}×{w}"
+
+
+@pytest.mark.parametrize("lang, words", [("en", "a {field} field"), ("zh", "感受野为 {field}")])
+def test_a_link_with_a_custom_stack_opens_with_it(lang, words):
+    at = open_link(lang, rf_preset="custom", rf_layers=LINKED)
+    assert at.selectbox(key="rf_preset").value == "custom"
+    assert len(table(at)) == 5  # the input, then the four layers
+    assert [at.selectbox(key=f"rf_kind_{i}").value for i in range(4)] == ["conv", "maxpool", "conv", "avgpool"]
+    assert (at.number_input(key="rf_dilation_2").value, at.number_input(key="rf_channels_2").value) == (2, 128)
+    assert at.number_input(key="rf_stride_3").value == 1
+    field = field_text(LINKED)  # 3 → 4 → 4 + 2·2·2 = 12 → 12 + 2·2 = 16
+    assert field == "16×16" and last_field(at) == field
+    assert words.format(field=field) in texts(at)  # the field the page states is cnn_core's
+    assert len(at.success) == 3 and not at.error and not at.warning  # the three proofs pass
+    assert param(at, "rf_layers") == LINKED  # still in the address: the link can be copied on
+
+
+def test_a_link_may_carry_the_stack_alone_and_be_written_loosely():
+    at = open_link(rf_layers="C5S2P2, m3 ,")  # capitals, spaces, a trailing comma; a pool's stride is its window
+    assert at.selectbox(key="rf_preset").value == "custom"
+    assert len(table(at)) == 3 and last_field(at) == field_text("c5s2p2,m3s3") == "9×9"
+    assert param(at, "rf_layers") == "c5s2p2,m3s3"  # written back the one canonical way
+    assert param(at, "rf_preset") == "custom"
+
+
+def test_a_link_names_a_neuron_of_its_own_stack():
+    """The neuron is clamped to the last map of the linked stack (512×768 here, the sample's size), not to the
+    default stack's 253×381: the stack is read before the scaffold reads the neuron."""
+    at = open_link(rf_layers="c3p1", rf_row="400", rf_col="700")
+    assert (at.slider(key="rf_row").value, at.slider(key="rf_col").value) == (400, 700)
+    assert "Neuron (400, 700)" in texts(at)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "cannot be read: part 2, 'zz9'"), ("zh", "第 2 部分“zz9”")])
+@pytest.mark.parametrize("bad", ["c3p1,zz9", "c3p1,zz9,m2s2"])
+def test_a_stack_that_cannot_be_read_falls_back_to_the_default(lang, words, bad):
+    at = open_link(lang, rf_preset="custom", rf_layers=bad)
+    assert at.selectbox(key="rf_preset").value == "conv_pool_conv"
+    assert last_field(at) == "8×8"
+    assert len(at.warning) == 1 and words in at.warning[0].value  # one sentence, no traceback
+    assert param(at, "rf_layers") is None and param(at, "rf_preset") is None  # the address is clean again
+    at.toggle(key="rf_relu").set_value(True).run()
+    assert not at.warning and not at.exception  # said once
+
+
+def test_a_linked_stack_survives_edits_page_and_language_switches():
+    at = open_link(rf_preset="custom", rf_layers="c3p1,m2s2")
+    at.button(key="rf_add_conv").click().run()  # the student's edit wins over the address it came from
+    assert len(table(at)) == 4 and param(at, "rf_layers") == "c3p1,m2s2,c3p1"
+    at.number_input(key="rf_kernel_2").set_value(5).run()
+    assert param(at, "rf_layers") == "c3p1,m2s2,c5p1"
+    at.switch_page("pages/stride_padding.py").run()
+    at.query_params.clear()  # the real navigation empties the address bar
+    at.switch_page("pages/receptive_field.py").run()
+    assert not at.exception
+    assert len(table(at)) == 4 and param(at, "rf_layers") == "c3p1,m2s2,c5p1"
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    assert not at.exception and at.selectbox(key="rf_preset").value == "custom"
+    assert param(at, "rf_layers") == "c3p1,m2s2,c5p1" and "感受野为 12×12" in texts(at)  # 3, 4, 4 + 4·2
+    at.selectbox(key="rf_preset").set_value("two_3x3").run()  # a preset: its name is the link, no layers
+    assert param(at, "rf_layers") is None and param(at, "rf_preset") == "two_3x3"
