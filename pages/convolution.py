@@ -288,10 +288,10 @@ def experiment(page: Page) -> None:
     maps = {name: maps_of(current_digest(), mode, K.tobytes(), K.shape, image) for name, K in slid.items()}
     explorer(page, slid, maps, mode)
     show_flip_comparison(kernels, mode)
-    X = planes(current_digest(), mode, image)[:, None]  # (C, 1, H, W): every map on the page, checked
+    X = planes(current_digest(), mode, image)[:, None]  # (C, 1, H, W): every channel, every kernel, checked
     for name, K in slid.items():
         show_check(conv2d, X, K[None, None], key=(current_digest(), mode, K.tobytes(), K.shape),
-                   padding="same", label=t("conv.check_label", name=t(f"kernels.{name}_name")))
+                   padding="same", label=t("conv.check_label", name=t(f"kernels.{name}_name")), on_copy=0)
 
 
 if __name__ == "__main__":

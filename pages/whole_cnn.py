@@ -195,8 +195,7 @@ def show_map_detail(page: Page, net_id: str, w: dict, input_id: str, x: np.ndarr
 def show_kernels(net_id: str, w: dict) -> None:
     st.subheader(t("whole_cnn.kernels_title"))
     K = w["conv1.weight"]  # (8, 1, 3, 3)
-    columns = st.columns(len(K))
-    for c, (column, (name, cos)) in enumerate(zip(columns, evaluation(net_id, w)[3], strict=True)):
+    for c, (column, (name, cos)) in enumerate(zip(st.columns(len(K)), evaluation(net_id, w)[3], strict=True)):
         with column:
             show_matrix(K[c, 0], decimals=1, signed=True, cell_inches=0.32)
             st.caption(t("whole_cnn.kernel_like", c=c, name=t(f"kernels.{name}_name"), cos=f"{cos:+.2f}"))
@@ -226,9 +225,8 @@ def train(lr: float, epochs: int, batch: int, augment: bool, chart, progress) ->
         st.rerun()
 
 
-@st.fragment
+@st.fragment  # a training setting reruns only this panel; a finished run reruns the page
 def show_training(page: Page) -> None:
-    """Train your own network (a fragment: a training setting reruns only this panel; a finished run reruns all)."""
     st.subheader(t("whole_cnn.train_title"))
     st.markdown(t("whole_cnn.train_intro", seconds=f"{TIME_LIMIT:g}"))
     columns = st.columns([3, 2, 3, 2], vertical_alignment="bottom")

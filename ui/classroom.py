@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -13,8 +12,11 @@ from ui.strings import t
 
 EXPERIMENT_ANCHOR = "cnnlab-experiment"
 TRY_IT_SELECTOR = '[class*="st-key-try_"]'  # the lesson's Try-it buttons (ui/lesson.py: key try_<topic>_<step>_<n>)
-_focus = st.components.v2.component(
-    "cnnlab_focus", js=(Path(__file__).resolve().parent / "components" / "focus.js").read_text(encoding="utf-8"))
+COMPONENTS = Path(__file__).resolve().parent / "components"
+_link = st.components.v2.component("cnnlab_link", html="<div></div>",
+                                   css=(COMPONENTS / "link.css").read_text(encoding="utf-8"),
+                                   js=(COMPONENTS / "link.js").read_text(encoding="utf-8"))
+_focus = st.components.v2.component("cnnlab_focus", js=(COMPONENTS / "focus.js").read_text(encoding="utf-8"))
 
 # Our own CSS (no user text). Long formulas scroll sideways on a phone. The flash outlines the figure a Try-it
 # changed; presentation mode enlarges type for a projector and gives every column that holds a figure its own row.
@@ -63,12 +65,9 @@ def experiment_anchor() -> None:
 
 
 def share_link(slot) -> None:
-    """'Link to this view': the address with every setting, to copy (st.code has a copy button)."""
-    base = st.context.url or ""
-    query = urlencode({key: value for key, value in st.query_params.to_dict().items()})
+    """'Link to this view': the address bar as it is (every setting, the lesson step, the sample), with a copy
+    button, and its presentation-mode twin. Read by the browser (ui/components/link.js) when shown, because the
+    lesson and the experiment rerun on their own and each updates its part of the address."""
+    labels = {name: t(f"common.{name}") for name in ("share_help", "present_help", "copy", "copied", "select")}
     with slot.popover(t("common.share"), icon=":material/link:"):
-        st.caption(t("common.share_help"))
-        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
-        present = {**st.query_params.to_dict(), "present": "1"}
-        st.caption(t("common.present_help"))
-        st.code(f"{base}?{urlencode(present)}", language=None, wrap_lines=True)
+        _link(data={"labels": labels}, key="cnnlab_link")

@@ -22,7 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.lesson_format import PLACEHOLDER, Lesson, Quiz, TryIt, parse_lesson
-from ui.shell import ensure_app_shell
+from ui.shell import ensure_app_shell, is_fragment_rerun
 from ui.strings import LESSONS_DIR, current_language, t
 
 LiveAnswers = Mapping[str, Callable[[], float]]
@@ -187,8 +187,16 @@ def show_lesson(topic: str, live_answers: LiveAnswers | None = None) -> tuple:
     computing them from the student's image and settings (via cnn_core); a question whose name is missing or whose
     function fails is skipped. Returns the values its questions showed (see shown_values)."""
     ensure_app_shell()
-    live_answers = live_answers or {}
     st.session_state.setdefault(SESSION_SALT, secrets.randbits(32))
+    return _lesson_panel(topic, live_answers or {})
+
+
+@st.fragment
+def _lesson_panel(topic: str, live_answers: LiveAnswers) -> tuple:
+    """A fragment: Prev / Next and answering a question rerun the lesson alone, not the experiment below it. A
+    "Try it" changes the experiment, so its press runs the whole page again."""
+    if st.session_state.get(TRIED) and is_fragment_rerun():
+        st.rerun(scope="app")
     lesson = load_lesson(topic, current_language())
     index = current_step(len(lesson.steps))
     step = lesson.steps[index]

@@ -36,8 +36,8 @@ import streamlit as st
 from ui import downloads
 from ui.classroom import experiment_anchor, share_link
 from ui.image_source import current_digest, current_image
-from ui.lesson import show_lesson
-from ui.shell import ensure_app_shell
+from ui.lesson import show_lesson, shown_values
+from ui.shell import ensure_app_shell, is_fragment_rerun
 from ui.strings import labels, t
 
 Bound = float | Callable[[np.ndarray], float]  # a number, or a function of the current image (e.g. its height)
@@ -283,16 +283,27 @@ class Page:
         ensure_app_shell()
         downloads.start(self.topic)  # what the last run showed is forgotten; the experiment offers what it shows
         self._prepare_state()
-        show_lesson(self.topic, self.live_answers)
+        shown = show_lesson(self.topic, self.live_answers)
         experiment_anchor()
-        title, link = st.columns([5, 1], vertical_alignment="bottom")
-        title.header(t("common.experiment"))
-        experiment(self)
-        self._sync_url()
-        share_link(link)  # after the sync, so the link carries every setting of this run
-        downloads.show_downloads()
+        _experiment_panel(self, experiment, shown)
+        downloads.show_downloads()  # outside the fragment: its list is made when it is opened, so it never lags
         if self.code:
             show_source(*self.code)
+
+
+@st.fragment
+def _experiment_panel(page: Page, experiment: Callable[[Page], None], lesson_shown: tuple) -> None:
+    """The experiment and its link. A fragment: moving one of its controls reruns this panel alone, not
+    the navigation, the sidebar and the lesson (together about half of a full run's cost, and unchanged by a
+    move). Only when a question on the visible lesson step takes a value that this move changed (a live answer, a
+    {placeholder}) does the whole page run again, so the question never shows stale numbers."""
+    title, link = st.columns([5, 1], vertical_alignment="bottom")
+    title.header(t("common.experiment"))
+    experiment(page)
+    page._sync_url()
+    share_link(link)  # after the sync, so the link carries every setting of this run
+    if lesson_shown and is_fragment_rerun() and shown_values(page.topic, page.live_answers) != lesson_shown:
+        st.rerun(scope="app")
 
 
 @lru_cache(maxsize=256)

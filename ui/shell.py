@@ -9,6 +9,7 @@ rerun, which goes through app.py and lands on the same page.
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 
 def ensure_app_shell() -> None:
@@ -16,3 +17,9 @@ def ensure_app_shell() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def is_fragment_rerun() -> bool:
+    """True while Streamlit reruns only a fragment (a panel whose own control moved), not the whole page."""
+    context = get_script_run_ctx()
+    return bool(context and context.fragment_ids_this_run)

@@ -110,3 +110,23 @@ def test_try_it_in_presentation_mode_shows_the_map_it_changed_or_else_the_experi
     page.wait_for_selector(IDLE)
     assert not errors, errors
     page.close()
+
+
+def test_the_link_shows_the_address_after_the_lesson_and_the_experiment_moved_on_their_own(browser, server):
+    """The lesson and the experiment rerun apart (fragments); the link must still carry the step and every setting."""
+    page, errors = open_step(browser, server, "stride_padding?lang=en&sp_kernel=5&step=1")
+    page.locator('[class*="st-key-next_stride_padding"] button').click()  # the lesson alone reruns
+    page.wait_for_function("() => location.search.includes('step=2')", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Link").click()
+    fields = page.locator(".cnnlab-link input")
+    fields.first.wait_for(timeout=10_000)
+    page.wait_for_timeout(800)  # the field follows the address bar within 0.7 s
+    link, presenting = fields.nth(0).input_value(), fields.nth(1).input_value()
+    assert "sp_kernel=5" in link and "step=2" in link and "present=1" not in link, link
+    assert "sp_kernel=5" in presenting and "present=1" in presenting, presenting
+    page.locator(".cnnlab-link button").first.click()  # copying never fails loudly (plain http: select + copy)
+    page.wait_for_timeout(300)
+    assert page.locator(".cnnlab-link button").first.inner_text() in ("Copied", "Selected: press Ctrl+C")
+    assert not errors, errors
+    page.close()
