@@ -10,14 +10,16 @@ export default function (component) {
   root.replaceChildren();
   parentElement.appendChild(root);
 
+  // Commas are legal in a query and keep a layer stack readable (rf_layers=c3p1,m2s2), so they are not escaped.
+  const readable = (href) => href.replace(/%2C/gi, ",");
   const withPresent = (href) => {
     const url = new URL(href);
     url.searchParams.set("present", "1");
     return url.toString();
   };
   const rows = [
-    { help: data.labels.share_help, address: () => window.location.href },
-    { help: data.labels.present_help, address: () => withPresent(window.location.href) },
+    { help: data.labels.share_help, address: () => readable(window.location.href) },
+    { help: data.labels.present_help, address: () => readable(withPresent(window.location.href)) },
   ];
   const fields = [];
   for (const row of rows) {
