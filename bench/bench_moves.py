@@ -9,13 +9,15 @@ controls. Not part of the test suite.
 
   .venv/bin/python bench/bench_moves.py --page batch_norm                 # starts its own server
   .venv/bin/python bench/bench_moves.py --page activations --keys act_bias,act_depth --moves 5
-  .venv/bin/python bench/bench_moves.py --page receptive_field --upload big.png   # the sidebar upload first
+  .venv/bin/python bench/bench_moves.py --page convolution --warm      # after another student made the same moves
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import socket
 import statistics
 import subprocess
@@ -193,6 +195,9 @@ def main() -> None:
     parser.add_argument("--keys", help="comma-separated widget keys (default: every keyed control on the page)")
     parser.add_argument("--moves", type=int, default=4)
     parser.add_argument("--pause", type=float, default=0.3, help="seconds after each run before reading the CPU")
+    parser.add_argument("--warm", action="store_true",
+                        help="make the same moves once first (another student before you): the caches are shared, "
+                             "so this measures a class on one picture, not its first student")
     args = parser.parse_args()
     server = None
     url = args.url
@@ -208,7 +213,12 @@ def main() -> None:
         pids = pids_listening_on(port)
         page = args.page if "lang=" in args.page else args.page + ("&" if "?" in args.page else "?") + "lang=en"
         print(f"{url}/{page}: server processes {pids}")
-        asyncio.run(measure(url, page, args.keys.split(",") if args.keys else None, args.moves, pids, args.pause))
+        keys = args.keys.split(",") if args.keys else None
+        if args.warm:
+            print("warming up: the same moves once, unmeasured")
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                asyncio.run(measure(url, page, keys, args.moves, pids, args.pause))
+        asyncio.run(measure(url, page, keys, args.moves, pids, args.pause))
     finally:
         if server is not None:
             server.terminate()

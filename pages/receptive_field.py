@@ -53,11 +53,21 @@ CLICK_CELLS = 48  # the clickable last map: at most this many cells per side (bl
 
 
 def last_map(image: np.ndarray) -> tuple[int, int]:
-    """(height, width) of the last layer's map on this image, (1, 1) when the stack does not fit."""
-    try:
-        return output_shapes(as_torch_layers(current_rows()), image.shape[:2])[-1]
-    except StackError:
-        return 1, 1
+    """(height, width) of the last layer's map on this image, (1, 1) when the stack does not fit. Remembered per
+    (stack, image size): the neuron sliders' bounds and defaults ask for it several times per run."""
+    rows = current_rows()
+    key = (stack_key(rows), image.shape[:2])
+    if key not in _LAST_MAPS:
+        if len(_LAST_MAPS) > 256:
+            _LAST_MAPS.clear()
+        try:
+            _LAST_MAPS[key] = output_shapes(as_torch_layers(rows), image.shape[:2])[-1]
+        except StackError:
+            _LAST_MAPS[key] = (1, 1)
+    return _LAST_MAPS[key]
+
+
+_LAST_MAPS: dict[tuple, tuple[int, int]] = {}
 
 
 PAGE = Page("receptive_field", controls=(
