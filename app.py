@@ -61,7 +61,7 @@ if "lang" not in st.session_state:
     st.session_state.lang = default_language()
 
 page = st.navigation([st.Page(topic.path, title=t(f"nav.{topic.name}"), icon=topic.icon, default=topic == HOME)
-                      for topic in PAGES])
+                      for topic in PAGES], expanded=True)  # all pages: no "View 6 more" (English only)
 with st.sidebar:
     st.radio("Language · 语言", list(LANGUAGES), key="lang", format_func=LANGUAGES.get, horizontal=True,
              on_change=keep_choices_across_languages)

@@ -22,6 +22,14 @@ _focus = st.components.v2.component("cnnlab_focus", js=(COMPONENTS / "focus.js")
 # changed; presentation mode enlarges type for a projector and gives every column that holds a figure its own row.
 _FLASH_CSS = """<style>
 .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }  /* long formulas scroll, never cut */
+/* A column of formulas is never narrower than 24rem: side by side when there is room, else on its own row. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .katex-display) { flex-wrap: wrap; }
+[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.katex-display) { min-width: min(100%, 24rem); }
+/* A column holding a clickable map (a chart of fixed width) is never narrower than the map: it wraps instead. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [width="fit-content"] [data-testid="stVegaLiteChart"]) {
+  flex-wrap: wrap; }
+[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([width="fit-content"] [data-testid="stVegaLiteChart"]) {
+  min-width: min-content; }
 .cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s;
   scroll-margin: calc(3.75rem + 16px); }  /* scrolled to just below the app's top bar (3.75rem high) */
 </style>"""

@@ -112,6 +112,17 @@ def _quiz_block(lines: list[str], first_line: int) -> Quiz:
                 live)
 
 
+# A Chinese character, CJK or full-width punctuation, or a Chinese quotation mark, optionally inside ** / * emphasis.
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”"
+_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])(\**)\n[ \t]*(\**)(?=[{_CJK}])")
+
+
+def join_cjk_lines(markdown: str) -> str:
+    """Join the lines of a wrapped Chinese paragraph: a browser shows a line break between two Chinese characters
+    as a space (…图片上。 在侧边栏…), where Chinese text has none. Blank lines, list items and tables stay apart."""
+    return _CJK_LINE_BREAK.sub(r"\1\2", markdown)
+
+
 def parse_lesson(text: str) -> Lesson:
     """Split a lesson into its title and steps; fenced try/quiz blocks become objects, the rest stays Markdown."""
     lines = text.splitlines()
@@ -119,7 +130,7 @@ def parse_lesson(text: str) -> Lesson:
 
     def flush_markdown():
         if steps and "\n".join(markdown).strip():
-            steps[-1].parts.append("\n".join(markdown).strip("\n"))
+            steps[-1].parts.append(join_cjk_lines("\n".join(markdown).strip("\n")))
         markdown.clear()
 
     for number, line in enumerate(lines, start=1):

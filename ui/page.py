@@ -297,11 +297,11 @@ def _experiment_panel(page: Page, experiment: Callable[[Page], None], lesson_sho
     the navigation, the sidebar and the lesson (together about half of a full run's cost, and unchanged by a
     move). Only when a question on the visible lesson step takes a value that this move changed (a live answer, a
     {placeholder}) does the whole page run again, so the question never shows stale numbers."""
-    title, link = st.columns([5, 1], vertical_alignment="bottom")
-    title.header(t("common.experiment"))
+    head = st.container(horizontal=True, vertical_alignment="bottom")  # the link's button as wide as its label
+    head.header(t("common.experiment"))
     experiment(page)
     page._sync_url()
-    share_link(link)  # after the sync, so the link carries every setting of this run
+    share_link(head)  # after the sync, so the link carries every setting of this run
     if lesson_shown and is_fragment_rerun() and shown_values(page.topic, page.live_answers) != lesson_shown:
         st.rerun(scope="app")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.lesson_format import LessonFormatError, Quiz, TryIt, parse_lesson
+from ui.lesson_format import LessonFormatError, Quiz, TryIt, join_cjk_lines, parse_lesson
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
 TOPICS = sorted(p.stem for p in (LESSONS / "en").glob("*.md") if p.stem not in ("home", "glossary"))
@@ -122,3 +122,8 @@ def test_parser_reads_live_answers_and_placeholders():
 def test_parser_names_the_problem(bad):
     with pytest.raises(LessonFormatError):
         parse_lesson(bad)
+
+
+def test_wrapped_chinese_lines_are_joined_without_a_space():
+    text = "图片上。\n在侧边栏\n- **课程**：每节课都有几道\n  自测题\n\n下一段\nEnglish\nwords 中文\n中文"
+    assert join_cjk_lines(text) == "图片上。在侧边栏\n- **课程**：每节课都有几道自测题\n\n下一段\nEnglish\nwords 中文中文"
