@@ -2,6 +2,8 @@
 
 Not part of the suite (it writes PNGs, never tracked files). Run before and after changing a page:
   .venv/bin/python bench/screens.py --out /tmp/shots/before --pages convolution,pooling --widths 1400,390
+--pages all: every page of ui/catalog.py. --present: presentation mode (?present=1, files *_present.png).
+--popovers: also the Link and Download popovers opened (viewport shots, files *_link.png, *_download.png).
 """
 
 from __future__ import annotations
@@ -18,6 +20,31 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 from conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from ui.catalog import HOME, PAGES  # noqa: E402
+from ui.strings import all_strings  # noqa: E402
+
+
+def popover_shot(page, label: str, target: Path) -> None:
+    """Open the popover whose button reads `label`, screenshot the viewport around it, close it again."""
+    button = page.locator('[data-testid="stPopover"] button', has_text=label).first
+    if not button.count():
+        print(f"{target}: no {label!r} popover")
+        return
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.wait_for_selector('[data-testid="stPopoverBody"]', timeout=20_000)
+    page.wait_for_timeout(1200)
+    page.wait_for_selector(IDLE)
+    body = page.locator('[data-testid="stPopoverBody"]').first
+    box, top = body.bounding_box(), button.bounding_box()
+    y0 = max(0, min(box["y"], top["y"]) - 60)
+    y1 = max(box["y"] + box["height"], top["y"] + top["height"]) + 60
+    size = page.viewport_size
+    page.screenshot(path=str(target), clip={"x": 0, "y": y0, "width": size["width"], "height": y1 - y0})
+    print(target)
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -25,7 +52,11 @@ def main() -> None:
     parser.add_argument("--pages", default="convolution,pooling")
     parser.add_argument("--widths", default="1400,390")
     parser.add_argument("--langs", default="en,zh")
+    parser.add_argument("--present", action="store_true", help="presentation mode: ?present=1")
+    parser.add_argument("--popovers", action="store_true", help="also shoot the Link and Download popovers open")
     args = parser.parse_args()
+    if args.pages == "all":
+        args.pages = ",".join(topic.name for topic in PAGES)
     args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -39,7 +70,9 @@ def main() -> None:
                 for lang in args.langs.split(","):
                     for width in map(int, args.widths.split(",")):
                         page = browser.new_page(viewport={"width": width, "height": 1000})
-                        page.goto(f"http://127.0.0.1:{port}/{name}?lang={lang}")
+                        path = "" if name == HOME.name else name  # the home page is the root
+                        extra = "&present=1" if args.present else ""
+                        page.goto(f"http://127.0.0.1:{port}/{path}?lang={lang}{extra}")
                         page.wait_for_selector(IDLE, timeout=120_000)
                         page.wait_for_timeout(1500)  # charts and pictures settle
                         # Streamlit scrolls inside its main block: make the viewport as tall as the content.
@@ -52,10 +85,20 @@ def main() -> None:
                         page.set_viewport_size({"width": width, "height": min(int(height) + 50, 16000)})
                         page.wait_for_timeout(800)
                         page.wait_for_selector(IDLE)
-                        target = args.out / f"{name}_{lang}_{width}.png"
+                        for _ in range(40):  # elements still loading show as grey skeletons: wait for them
+                            if not page.locator('[data-testid^="stSkeleton"]').count():
+                                break
+                            page.wait_for_timeout(500)
+                        stem = f"{name}_{lang}_{width}" + ("_present" if args.present else "")
+                        target = args.out / f"{stem}.png"
                         page.screenshot(path=str(target))
                         errors = page.locator('[data-testid="stException"]').count()
                         print(f"{target} ({errors} exceptions)")
+                        if args.popovers:
+                            strings = all_strings(lang)
+                            labels = {"link": strings["common.share"], "download": strings["downloads.button"]}
+                            for kind, label in labels.items():
+                                popover_shot(page, label, args.out / f"{stem}_{kind}.png")
                         page.close()
             browser.close()
     finally:
