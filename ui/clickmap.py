@@ -29,11 +29,13 @@ import pyarrow as pa
 import streamlit as st
 
 from cnn_core import render
+from ui.classroom import presenting
 from ui.downloads import offer
 from ui.strings import t
 
 PARAM = "cell"  # the chart's selection parameter
 MAX_CELLS = 96  # cells per side of the click grid (at most; and at least 4 screen pixels each)
+PRESENT_SCALE = 1.75  # presentation mode: maps this much bigger, for the back of the room
 MIN_BOX = 10  # screen pixels: a smaller outline (a 3×3 window on a big photo) is drawn this big, centred
 
 
@@ -244,6 +246,8 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
     download_name: the name it is offered under for download (ui/downloads.py), when the caption alone does not
     tell it from the maps beside it; default: the caption.
     """
+    if presenting():  # a projector: one map per row (ui/classroom.py), and big enough to read from the back
+        width = round(width * PRESENT_SCALE)
     max_cells = min(max_cells, max(8, width // 4))  # a cell of at least 4 screen pixels is enough to point at
     if cache_key is None:
         drawn = layers(values() if callable(values) else values, signed, vmin, vmax, cmap, max_cells, width)
@@ -264,7 +268,7 @@ def click_cell(values, key: str, on_pick: Callable[[int, int], None] | None = No
     below = render.colorbar_html(*drawn.scale, width_px=min(width, 240)) if colorbar and drawn.scale else ""
     if caption:  # our own sentences (lessons' strings); their only markdown is **bold**
         text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(caption, quote=False))
-        below += f'<div style="font-size:14px;color:rgba(49,51,63,0.6);line-height:1.4">{text}</div>'
+        below += f'<div style="font-size:0.875rem;color:rgba(49,51,63,0.6);line-height:1.4">{text}</div>'
     if below:
         st.markdown(below, unsafe_allow_html=True)
     # For download: the map itself (or the function that makes it: called only if a file is asked for), coloured
