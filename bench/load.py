@@ -417,18 +417,19 @@ async def run_class(args, n: int, pids: list[int], during=None) -> dict:
             next_move += args.interval
             await asyncio.sleep(max(0.0, next_move - time.perf_counter()))
 
-    meter, start = CpuMeter(pids), time.perf_counter()
+    meter, start, client_before = CpuMeter(pids), time.perf_counter(), time.process_time()
     cpu_before, sampler = meter.sample(), asyncio.create_task(meter.keep_sampling())
     await asyncio.gather(*[keep_moving(s) for s in live], *([during(live)] if during else []))
     sampler.cancel()
     cpu, wall = meter.sample() - cpu_before, time.perf_counter() - start
+    client_busy = (time.process_time() - client_before) / wall  # near 1: this one-threaded client is the bottleneck
     memory = {pid: rss_mb(pid) for pid in pids if os.path.exists(f"/proc/{pid}")}
     figures = {
         "n": n, "moves": len(round_trips), "errors": len(errors), "error_examples": sorted(set(errors))[:3],
         "open_median_s": statistics.median([t for t in opened if t is not None] or [float("nan")]),
         "median_s": statistics.median(round_trips) if round_trips else float("nan"),
         "p95_s": percentile(round_trips, 95), "max_s": max(round_trips, default=float("nan")),
-        "cpu_s_per_move": cpu / max(1, len(round_trips)), "cpu_busy": cpu / wall,
+        "cpu_s_per_move": cpu / max(1, len(round_trips)), "cpu_busy": cpu / wall, "client_busy": client_busy,
         "kb_per_move": statistics.median(sizes) / 1024 if sizes else float("nan"),
         "rss_mb": {pid: round(now) for pid, (now, _) in memory.items()},
         "peak_rss_mb": {pid: round(peak) for pid, (_, peak) in memory.items()},
@@ -446,7 +447,7 @@ def describe(f: dict) -> str:
     line = (f"N={f['n']:>3}  moves {f['moves']:>4}  median {f['median_s'] * 1000:7.0f} ms  p95 {f['p95_s'] * 1000:7.0f} ms"
             f"  max {f['max_s'] * 1000:7.0f} ms  errors {f['errors']}  server CPU {f['cpu_s_per_move']:.3f} s/move"
             f" (busy {f['cpu_busy']:.2f} cores)  {f['kb_per_move']:.0f} kB/move  first load {f['open_median_s']:.2f} s"
-            f"  RSS {rss}")
+            f"  RSS {rss}  (this client: {f['client_busy']:.2f} cores)")
     if f["error_examples"]:
         line += "\n       e.g. " + " | ".join(f["error_examples"])
     return line
