@@ -156,3 +156,32 @@ def test_the_numpy_half_loads_without_torch():
     code = ("import sys; from cnn_core.xor import collapse_linear, random_layers; "
             "collapse_linear(*random_layers()); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def torch_xor(hidden: int, activation: str, steps: int, lr: float, seed: int) -> tuple[np.ndarray, list]:
+    """The same training with torch's autograd and torch.optim.Adam, from the same start: the reference."""
+    from cnn_core.xor import initial_weights
+
+    params = [torch.from_numpy(w).requires_grad_() for w in initial_weights(hidden, seed)]
+    W1, b1, W2, b2 = params
+    hidden_layer = {"relu": torch.relu, "tanh": torch.tanh, "none": lambda z: z}[activation]
+    X, Y = torch.from_numpy(XOR_X), torch.from_numpy(XOR_Y)
+    optimizer = torch.optim.Adam(params, lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits((hidden_layer(X @ W1.T + b1) @ W2.T + b2)[:, 0], Y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return np.array(losses), [p.detach().numpy() for p in params]
+
+
+@pytest.mark.parametrize("activation, hidden, steps, lr, seed", [("relu", 16, 300, 0.03, 0), ("tanh", 8, 200, 0.1, 3),
+                                                                 ("none", 16, 300, 0.03, 5), ("relu", 3, 150, 0.3, 11)])
+def test_numpy_backpropagation_and_adam_follow_torch(activation, hidden, steps, lr, seed):
+    ours = train_xor(hidden=hidden, activation=activation, steps=steps, lr=lr, seed=seed)
+    losses, weights = torch_xor(hidden, activation, steps, lr, seed)
+    np.testing.assert_allclose(ours.losses, losses, atol=1e-4)
+    for mine, theirs in zip((ours.W1, ours.b1, ours.W2, ours.b2), weights, strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-3)
