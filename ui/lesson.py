@@ -1,6 +1,7 @@
 """The lesson panel every topic page shows: one step at a time, Prev / Next, "Try it" buttons, quizzes.
 
-The step lives in the URL (?step=3) so a teacher can share a link to it.
+The step lives in the URL (?step=3) so a teacher can share a link to it, and in the session per topic, so a student
+who comes back from another page finds the lesson where they left it.
 
 Quizzes (format: lessons/README.md) check rather than tell: the explanation appears only after a right answer, or
 after a wrong one when the student asks for the answer. Choices are shuffled once per student session (stable
@@ -40,16 +41,30 @@ def load_lesson(topic: str, lang: str) -> Lesson:
     return _parse_cached(str(path), path.stat().st_mtime_ns)
 
 
-def current_step(count: int) -> int:
-    """The 0-based step from ?step=k (1-based in the URL), clamped to the lesson."""
-    try:
-        step = int(st.query_params.get("step", 1)) - 1
-    except ValueError:
-        step = 0
-    return min(max(step, 0), count - 1)
+STEPS = "_lesson_steps"  # session state: topic → the step the student last saw (a page switch empties the URL)
 
 
-def _go_to(step: int) -> None:
+def current_step(count: int, topic: str) -> int:
+    """The 0-based step from ?step=k (1-based in the URL), clamped to the lesson; without one in the address (the
+    student came back from another page), the step they left this lesson at, put back into the address."""
+    saved = st.session_state.setdefault(STEPS, {})
+    asked = st.query_params.get("step")
+    if asked is None and topic in saved:
+        step = saved[topic]
+    else:
+        try:
+            step = int(asked or 1) - 1
+        except ValueError:
+            step = 0
+    step = min(max(step, 0), count - 1)
+    saved[topic] = step
+    if step or asked is not None:
+        st.query_params["step"] = str(step + 1)
+    return step
+
+
+def _go_to(topic: str, step: int) -> None:
+    st.session_state.setdefault(STEPS, {})[topic] = step
     st.query_params["step"] = str(step + 1)
 
 
@@ -176,7 +191,7 @@ def shown_values(topic: str, live_answers: LiveAnswers | None = None) -> tuple:
     """What the visible step's questions take from the page (each question's values, or None when unavailable).
     The page scaffold compares it after an experiment-only rerun: if it changed, the lesson is redrawn too."""
     lesson = load_lesson(topic, current_language())
-    step = lesson.steps[current_step(len(lesson.steps))]
+    step = lesson.steps[current_step(len(lesson.steps), topic)]
     return tuple(quiz_values(part, live_answers or {}) for part in step.parts if isinstance(part, Quiz))
 
 
@@ -198,7 +213,7 @@ def _lesson_panel(topic: str, live_answers: LiveAnswers) -> tuple:
     if st.session_state.get(TRIED) and is_fragment_rerun():
         st.rerun(scope="app")
     lesson = load_lesson(topic, current_language())
-    index = current_step(len(lesson.steps))
+    index = current_step(len(lesson.steps), topic)
     step = lesson.steps[index]
     shown = []
     with st.container(border=True):
@@ -223,8 +238,8 @@ def _lesson_panel(topic: str, live_answers: LiveAnswers) -> tuple:
             right, total = lesson_score(lesson, topic, live_answers)
             st.markdown(f"**{t('lesson.score', right=right, total=total)}**")
         back, _, forward = st.columns([1, 3, 1])
-        back.button(t("lesson.prev"), key=f"prev_{topic}", disabled=index == 0, on_click=_go_to, args=(index - 1,),
+        back.button(t("lesson.prev"), key=f"prev_{topic}", disabled=index == 0, on_click=_go_to, args=(topic, index - 1),
                     width="stretch")
         forward.button(t("lesson.next"), key=f"next_{topic}", disabled=index == len(lesson.steps) - 1,
-                       on_click=_go_to, args=(index + 1,), width="stretch")
+                       on_click=_go_to, args=(topic, index + 1), width="stretch")
     return tuple(shown)

@@ -71,3 +71,19 @@ def test_a_try_it_scrolls_to_the_experiment():
     assert not at.exception, at.exception
     assert "_tried_it" not in at.session_state  # consumed: the focus component was drawn this run
     assert at.session_state["_focus_count"] == 1
+
+
+def test_a_lesson_keeps_its_step_when_the_student_comes_back_from_another_page():
+    at = open_page("stride_padding", "en")
+    for _ in range(2):
+        at.button(key="next_stride_padding").click().run()
+    assert at.query_params.get("step") in ("3", ["3"])
+    at.query_params.pop("step")  # a page switch in the browser empties the address (AppTest keeps it)
+    at.switch_page("pages/pooling.py").run()
+    assert not at.exception, at.exception
+    assert any("Step 1 of" in caption.value for caption in at.caption)  # another lesson, at its own start
+    at.query_params.pop("step", None)
+    at.switch_page("pages/stride_padding.py").run()
+    assert not at.exception, at.exception
+    assert any("Step 3 of" in caption.value for caption in at.caption)
+    assert at.query_params.get("step") in ("3", ["3"])  # and in the address again, for a copied link

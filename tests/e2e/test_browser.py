@@ -100,3 +100,28 @@ def test_switching_language_keeps_choices_and_shows_them_translated(browser, ser
     assert shown() == ["Sample: shapes (sharp edges)", "replicate"]
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_a_page_keeps_its_settings_and_lesson_step_when_the_student_comes_back(browser, server):
+    """Stride & padding at kernel 5, lesson step 2 → the pooling page → back: both are as the student left them."""
+    page = open_app(browser, server, "stride_padding")
+    slider = page.locator('.st-key-sp_kernel input[type="range"]')
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # 3 → 4
+    page.keyboard.press("ArrowRight")  # 4 → 5
+    page.wait_for_function("() => location.search.includes('sp_kernel=5')", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.locator('[class*="st-key-next_stride_padding"] button').click()
+    page.wait_for_function("() => location.search.includes('step=2')", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.locator('[data-testid="stSidebarNav"] a[href$="/pooling"]').click()
+    page.wait_for_function("() => location.pathname.endsWith('/pooling')", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.locator('[data-testid="stSidebarNav"] a[href$="/stride_padding"]').click()
+    page.wait_for_function("() => location.pathname.endsWith('/stride_padding')", timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.wait_for_timeout(500)
+    assert slider.input_value() == "5"
+    assert "Step 2 of" in page.locator('[data-testid="stMain"]').inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
