@@ -118,9 +118,9 @@ def show_xor(page: Page) -> None:
         with column:
             st.markdown(f"**{title}**")
             show_png(png, width=330)
-            accuracy, loss = st.columns(2)
-            accuracy.metric(t("activations.xor_accuracy"), f"{100 * result.accuracy:.0f} %")
-            loss.metric(t("activations.xor_final_loss"), number(result.losses[-1], 4))
+            with st.container(horizontal=True):  # side by side when they fit, else one under the other (1024 px)
+                st.metric(t("activations.xor_accuracy"), f"{100 * result.accuracy:.0f} %", width="content")
+                st.metric(t("activations.xor_final_loss"), number(result.losses[-1], 4), width="content")
     with columns[2]:
         st.markdown(f"**{t('activations.xor_loss_title')}**")
         rows = [{"x": step + 1, "y": float(max(value, 1e-8)), "series": title}

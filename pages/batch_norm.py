@@ -215,7 +215,8 @@ def train_eval_panel(page: Page, key: tuple, gray: np.ndarray, x: np.ndarray, ke
     st.markdown(t("batch_norm.train_intro"))
     left, middle, right = st.columns([2, 2, 1])
     momentum, steps = page.draw("bn_momentum", left), page.draw("bn_steps", middle)
-    right.button(t("batch_norm.next"), key="bn_next", on_click=step_once, width="stretch", disabled=steps >= T_MAX)
+    right.button(t("batch_norm.next"), key="bn_next", on_click=step_once, width="stretch", disabled=steps >= T_MAX,
+                 wrap=True)
     right.button(t("batch_norm.reset"), key="bn_reset", on_click=page.set, kwargs=dict(bn_steps=0), width="stretch")
     means, variances, count = training_stream(digest, tuple(kernels), batch, crop, seed, gray)
     truth = population(digest, tuple(kernels), crop, seed, gray)

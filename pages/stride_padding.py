@@ -145,9 +145,10 @@ def experiment(page: Page) -> None:
                       wrap=True)
     buttons[-1].button(t("sp.ex_same"), on_click=same_padding_now, width="stretch", wrap=True,
                        help=t("sp.ex_same_help"))
-    sliders = st.columns(6)
-    k, s, p, d, mode, n = (page.draw(key, column) for key, column in zip(
-        ("sp_kernel", "sp_stride", "sp_padding", "sp_dilation", "sp_mode", "sp_grid"), sliders, strict=True))
+    with st.container(key="controls_sp"):  # six in a row at 1400 px, three and three at 1024 (ui/classroom.py)
+        sliders = st.columns(6)
+        k, s, p, d, mode, n = (page.draw(key, column) for key, column in zip(
+            ("sp_kernel", "sp_stride", "sp_padding", "sp_dilation", "sp_mode", "sp_grid"), sliders, strict=True))
 
     H, W = current_image().shape[:2]
     st.subheader(t("sp.formula_title"))

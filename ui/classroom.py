@@ -22,6 +22,8 @@ _focus = st.components.v2.component("cnnlab_focus", js=(COMPONENTS / "focus.js")
 # changed; presentation mode enlarges type for a projector and gives every column that holds a figure its own row.
 _FLASH_CSS = """<style>
 .katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }  /* long formulas scroll, never cut */
+/* A paragraph with an inline formula too wide for its column (a heading over a half-width chart) scrolls too. */
+[data-testid="stMarkdownContainer"] p:has(.katex) { overflow-x: auto; overflow-y: hidden; padding-block: 0.15em; }
 /* A column of formulas is never narrower than 24rem: side by side when there is room, else on its own row. */
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .katex-display) { flex-wrap: wrap; }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.katex-display) { min-width: min(100%, 24rem); }
@@ -30,6 +32,15 @@ _FLASH_CSS = """<style>
   flex-wrap: wrap; }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([width="fit-content"] [data-testid="stVegaLiteChart"]) {
   min-width: min-content; }
+/* A checkbox's or toggle's label wraps in a narrow column instead of ending in '…' (Streamlit's default). */
+:is([data-testid="stCheckbox"], [data-testid="stToggle"]) [data-testid="stWidgetLabel"] :is(.stMarkdownEllipsis, p) {
+  white-space: normal; overflow: visible; text-overflow: clip; }
+/* A row of many controls (a container keyed controls_…) wraps when each control would be narrower than 8rem. */
+[class*="st-key-controls_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[class*="st-key-controls_"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 8rem; }
+/* The layer table's one-glyph buttons (move up, down, remove) keep their glyph in a narrow column. */
+:is([class*="st-key-rf_up_"], [class*="st-key-rf_down_"], [class*="st-key-rf_remove_"]) button {
+  padding-left: 0.15rem; padding-right: 0.15rem; min-width: 0; width: 100%; }
 .cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s;
   scroll-margin: calc(3.75rem + 16px); }  /* scrolled to just below the app's top bar (3.75rem high) */
 </style>"""

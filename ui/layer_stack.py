@@ -193,11 +193,11 @@ def stack_builder(page: Page) -> list[dict]:
     st.caption(t("receptive_field.builder_help"))
     rows = SS.rf_stack
     widths = [0.4, 2.2, 1, 1, 1, 1, 1.3, 0.5, 0.5, 0.5]
-    header = st.columns(widths, vertical_alignment="bottom")
+    header = st.columns(widths, gap="xsmall", vertical_alignment="bottom")
     for column, name in zip(header[1:7], FIELDS, strict=True):
         column.markdown(f"**{t(f'receptive_field.col_{name}')}**")
     for index, row in enumerate(rows):
-        cells = st.columns(widths, vertical_alignment="center")
+        cells = st.columns(widths, gap="xsmall", vertical_alignment="center")
         cells[0].markdown(f"**{index + 1}**")
         for column, field in zip(cells[1:7], FIELDS, strict=True):
             disabled = ((field == "channels" and row["kind"] != "conv")
@@ -212,9 +212,9 @@ def stack_builder(page: Page) -> list[dict]:
     full = len(rows) >= MAX_LAYERS
     left, right, note = st.columns([1, 1, 4])
     left.button(t("receptive_field.add_conv"), key="rf_add_conv", on_click=add, args=("conv",), disabled=full,
-                width="stretch")
+                width="stretch", wrap=True)
     right.button(t("receptive_field.add_pool"), key="rf_add_pool", on_click=add, args=("pool",), disabled=full,
-                 width="stretch")
+                 width="stretch", wrap=True)
     if full:
         note.caption(t("receptive_field.max_layers", n=MAX_LAYERS))
     return [dict(r) for r in rows]
