@@ -210,7 +210,7 @@ def stack_builder(page: Page) -> list[dict]:
         cells[9].button("✕", key=f"rf_remove_{index}", on_click=remove, args=(index,), disabled=len(rows) == 1,
                         help=t("receptive_field.remove"))
     full = len(rows) >= MAX_LAYERS
-    left, right, note = st.columns([1, 1, 4])
+    left, right, note = st.columns([3, 3, 6])
     left.button(t("receptive_field.add_conv"), key="rf_add_conv", on_click=add, args=("conv",), disabled=full,
                 width="stretch", wrap=True)
     right.button(t("receptive_field.add_pool"), key="rf_add_pool", on_click=add, args=("pool",), disabled=full,

@@ -12,14 +12,15 @@ export default function (component) {
 
   // Commas are legal in a query and keep a layer stack readable (rf_layers=c3p1,m2s2), so they are not escaped.
   const readable = (href) => href.replace(/%2C/gi, ",");
-  const withPresent = (href) => {
+  const withPresent = (href, present) => {  // the class's link opens in normal mode, the projector's in presentation
     const url = new URL(href);
-    url.searchParams.set("present", "1");
+    if (present) url.searchParams.set("present", "1");
+    else url.searchParams.delete("present");
     return url.toString();
   };
   const rows = [
-    { help: data.labels.share_help, address: () => readable(window.location.href) },
-    { help: data.labels.present_help, address: () => readable(withPresent(window.location.href)) },
+    { help: data.labels.share_help, address: () => readable(withPresent(window.location.href, false)) },
+    { help: data.labels.present_help, address: () => readable(withPresent(window.location.href, true)) },
   ];
   const fields = [];
   for (const row of rows) {
