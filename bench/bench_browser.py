@@ -89,7 +89,7 @@ def move(page, key: str, step: int) -> bool:
 
     "click:<key>" clicks a clickable map (ui.clickmap) whose key starts with <key>, at a different spot each time."""
     if key.startswith("click:"):
-        area = page.locator(f'[class*="st-key-{key[6:]}"] [data-testid="stVegaLiteChart"] canvas').first
+        area = page.locator(f'[class*="st-key-{key[6:]}"]  .cnnlab-cm').first
         if area.count() == 0:
             return False
         area.scroll_into_view_if_needed()

@@ -125,6 +125,7 @@ def next_value(widget, value, sign: int):
 async def measure(url: str, page: str, keys: list[str] | None, moves: int, pids: list[int], pause: float) -> None:
     student = Student(url, page, timeout=120)
     await student.open()
+    student.timeout = 30  # a move that takes longer is reported as failed, not waited for (the first run may be slow)
     await asyncio.sleep(pause)
     found = {key: w for key, w in student.widgets.items() if w.kind in MOVABLE and key == w.id.rsplit("-", 1)[1]}
     chosen = keys or sorted(found)

@@ -27,11 +27,9 @@ _FLASH_CSS = """<style>
 /* A column of formulas is never narrower than 24rem: side by side when there is room, else on its own row. */
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .katex-display) { flex-wrap: wrap; }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.katex-display) { min-width: min(100%, 24rem); }
-/* A column holding a clickable map (a chart of fixed width) is never narrower than the map: it wraps instead. */
-[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [width="fit-content"] [data-testid="stVegaLiteChart"]) {
-  flex-wrap: wrap; }
-[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([width="fit-content"] [data-testid="stVegaLiteChart"]) {
-  min-width: min-content; }
+/* A column holding a clickable map (a picture of fixed width) is never narrower than the map: it wraps instead. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .cnnlab-cm) { flex-wrap: wrap; }
+[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.cnnlab-cm) { min-width: min-content; }
 /* A checkbox's or toggle's label wraps in a narrow column instead of ending in '…' (Streamlit's default). */
 :is([data-testid="stCheckbox"], [data-testid="stToggle"]) [data-testid="stWidgetLabel"] :is(.stMarkdownEllipsis, p) {
   white-space: normal; overflow: visible; text-overflow: clip; }
@@ -47,8 +45,8 @@ _FLASH_CSS = """<style>
 _PRESENT_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
-[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"]) { flex-wrap: wrap; }
-[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"]) > [data-testid="stColumn"] {
+[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"], .cnnlab-cm) { flex-wrap: wrap; }
+[data-testid="stHorizontalBlock"]:has([data-testid="stImage"], [data-testid="stVegaLiteChart"], .cnnlab-cm) > [data-testid="stColumn"] {
   min-width: 100% !important; flex: 1 1 100% !important; }
 </style>"""
 

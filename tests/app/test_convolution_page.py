@@ -13,6 +13,11 @@ from cnn_core.image import to_grayscale
 from cnn_core.kernels import KERNELS
 
 
+def clickmaps(at) -> list[dict]:
+    """What each clickable map (ui/components/clickmap.js) was sent, in page order."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component") if "cnnlab_clickmap" in e.proto.component_name]
+
+
 def by_hand(plane: np.ndarray, K: np.ndarray, row: int, col: int) -> float:
     """Output (row, col) of 'same' zero-padded cross-correlation, with the textbook double loop (corr2d)."""
     top, bottom, left, right = same_padding(K.shape, (1, 1))
@@ -46,7 +51,7 @@ def test_defaults_check_every_kernel_and_start_on_an_edge(lang):
     strength = abs(by_hand(gray, KERNELS["diff_x"], row, col))
     assert 2 <= row < gray.shape[0] - 2 and 2 <= col < gray.shape[1] - 2
     assert strength >= 0.9 * np.abs(np.diff(gray[2:-2, 2:-2], axis=1)).max()
-    charts = at.get("vega_lite_chart")
+    charts = clickmaps(at)
     assert len(charts) == len(kernels) + 2  # a clickable map per kernel, the image twice (example and numbers)
 
 
@@ -86,7 +91,7 @@ def test_rgb_channels_every_kernel_and_corner_positions():
         assert not at.exception
         assert len(at.success) == 4
     at.radio(key="conv_channels").set_value("rgb").run()
-    assert len(at.get("vega_lite_chart")) == 4 * 3 + 2  # every kernel on each colour channel
+    assert len(clickmaps(at)) == 4 * 3 + 2  # every kernel on each colour channel
     at.selectbox(key="conv_example_channel").set_value(2).run()  # blue
     image = at.session_state.image["array"]
     H, W = image.shape[:2]
@@ -155,17 +160,14 @@ def test_numbers_are_drawn_by_the_browser_at_a_readable_size():
 
 def test_the_map_charts_point_back_into_image_coordinates():
     """Each map's click grid spans the whole image; the explained map's outline sits on the example position."""
-    import pyarrow as pa
-
     at = open_page("convolution", "en")
     H, W = at.session_state.image["array"].shape[:2]
     row, col = at.number_input(key="conv_row").value, at.number_input(key="conv_col").value
-    proto = at.get("vega_lite_chart")[0].proto
-    data = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets}
-    picture, box = data["picture"].iloc[0], data["boxes"].iloc[0]
-    assert (picture.x2, picture.y2) == (W, H)
-    assert box.x <= col < box.x2 and box.y <= row < box.y2
-    assert json.loads(proto.spec)["layer"][1]["data"] == {"name": "boxes"}  # data, not spec: a click swaps data only
+    data = clickmaps(at)[0]
+    box = data["boxes"][0]
+    assert (data["H"], data["W"]) == (H, W) and data["width"] / data["height"] == pytest.approx(W / H, rel=0.02)
+    assert box["left"] <= col < box["left"] + box["width"] and box["top"] <= row < box["top"] + box["height"]
+    assert data["chosen"] == [row, col] and data["values"]  # the keyboard starts there; hover reads the values
 
 
 def test_the_kernel_buttons_choose_which_map_is_explained():

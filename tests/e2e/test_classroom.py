@@ -12,12 +12,13 @@ from conftest import IDLE  # noqa: E402
 
 WIDTH, HEIGHT = 1366, 768
 TRY_IT = '[class*="st-key-try_"] button'
-FIGURES = '[data-testid="stImage"], [data-testid="stVegaLiteChart"]'
+FIGURES = '[data-testid="stImage"], [data-testid="stVegaLiteChart"], .cnnlab-cm'
 
 # Run in the page before a click: what every figure shows (a picture's src; a chart's pixels, in full, or its SVG),
 # and a record of every element that gets the outline (.cnnlab-flash) afterwards, with its place when outlined.
 WATCH = """figures => {
   const show = e => { const img = e.querySelector('img'), canvas = e.querySelector('canvas'), svg = e.querySelector('svg');
+    if (e.matches('.cnnlab-cm')) return 'map ' + img.src + ' ' + e.querySelector('.cnnlab-cm-boxes').innerHTML;
     return img ? 'img ' + img.src : canvas ? 'canvas ' + canvas.toDataURL() : svg ? 'svg ' + svg.outerHTML : null; };
   window.__show = show;
   window.__before = new Set([...document.querySelectorAll(figures)].map(show));

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from cnn_core.explain import conv_example, planes_of, pooling_input, window_of
@@ -24,17 +25,18 @@ H, W = IMAGE.shape[:2]
 
 
 def plot(page, key: str):
-    """The canvas of the clickable chart whose widget key starts with `key` (the page appends a number to it)."""
-    return page.locator(f'[class*="st-key-{key}"] [data-testid="stVegaLiteChart"] canvas').first
+    """The clickable map (ui/components/clickmap.js) whose key starts with `key`."""
+    return page.locator(f'[class*="st-key-{key}"] .cnnlab-cm').first
 
 
 def click_at(page, key: str, fy: float, fx: float, aspect: float) -> None:
-    """Click at (fy, fx) of the map: the plot starts at the canvas' top left, `aspect` = map height / width."""
+    """Click at (fy, fx) of the map, which is exactly the picture: `aspect` (map height / width) is checked."""
     area = plot(page, key)
     area.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     box = area.bounding_box()
-    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["width"] * aspect)
+    assert box["height"] == pytest.approx(box["width"] * aspect, abs=1.5)  # drawn at the map's own proportions
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
 
 
 def number(page, key: str) -> int:
@@ -98,3 +100,49 @@ def test_a_click_on_the_pooled_output_shows_which_input_won(browser, server):
     assert window_of(2 * i, 2, 2, 0, OH) == i
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
+
+
+def test_hover_reads_a_cell_without_a_rerun_and_the_keyboard_picks_one(browser, server):
+    """Under the pointer the map names the cell and its value (the block's mean, as cnn_core computes it), with no
+    run of the script; the arrow keys move that cursor and Enter makes the cell the worked example."""
+    from cnn_core.render import area_mean
+
+    page = open_app(browser, server, "convolution")
+    page.get_by_text(re.compile("holds .* at this position")).first.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE)
+    area = plot(page, "conv_map_diff_x_0")
+    area.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box = area.bounding_box()
+    page.evaluate("() => { window.__runs = 0; new MutationObserver(() => { if (document.querySelector("
+                  "'[data-testid=stApp][data-test-script-state=running]')) window.__runs++; })"
+                  ".observe(document.body, { subtree: true, attributes: true }); }")
+    page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.7 * box["height"])
+    tip = area.locator(".cnnlab-cm-tip")
+    tip.wait_for(state="visible", timeout=5_000)
+    page.wait_for_function("e => /value/.test(e.textContent)", arg=tip.element_handle(), timeout=5_000)
+    row, col, value = re.fullmatch(r"row (\d+) · column (\d+) · value (-?[\d.]+)", tip.inner_text()).groups()
+    row, col = int(row), int(col)
+    block = -(-max(H, W) // (270 // 4))
+    assert abs(row - 0.7 * H) <= 1.5 * block and abs(col - 0.4 * W) <= 1.5 * block
+    gray = planes_of(IMAGE, "gray")[0]
+    means = area_mean(_map(gray), block)
+    assert float(value) == pytest.approx(float(means[row // block, col // block]), abs=2e-4)
+    assert page.evaluate("window.__runs") == 0  # the hover ran nothing on the server
+    # The keyboard: the cursor starts on the explained cell; one step right and Enter pick the next block.
+    before_row, before_col = number(page, "conv_row"), number(page, "conv_col")
+    page.mouse.move(0, 0)
+    area.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    col = wait_for_change(page, "conv_col", before_col)
+    assert col == min((before_col // block + 1) * block + block // 2, W - 1)
+    assert number(page, "conv_row") == min(before_row // block * block + block // 2, H - 1)
+    page.close()
+
+
+def _map(gray):
+    """The diff_x feature map of the sample ('same' zero padding), as the page computes it."""
+    from cnn_core.explain import feature_maps
+
+    return feature_maps(gray[None], KERNELS["diff_x"])[0]

@@ -31,11 +31,11 @@ def test_a_click_on_the_last_map_picks_that_neuron_and_its_field(browser, server
     page.get_by_text(re.compile(r"^Neuron \(\d+, \d+\) sees rows")).first.wait_for(timeout=90_000)
     page.wait_for_selector(IDLE)
     before = slider_value(page, "rf_row"), slider_value(page, "rf_col")
-    chart = page.locator('[class*="st-key-rf_map_click"] [data-testid="stVegaLiteChart"] canvas').first
+    chart = page.locator('[class*="st-key-rf_map_click"] .cnnlab-cm').first
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     box = chart.bounding_box()
-    page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["width"] * H / W)
+    page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
     page.wait_for_function("([old]) => { const s = document.querySelector('.st-key-rf_col input[type=range]');"
                            " return s && Number(s.value) !== old; }", arg=[before[1]], timeout=60_000)
     page.wait_for_selector(IDLE)

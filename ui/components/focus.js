@@ -4,7 +4,8 @@
 // Drawn on every run at the top of the experiment (ui/classroom.py experiment_anchor), so it is already loaded when
 // a Try-it button is pressed. Then:
 //  1. on the press (pointer or keyboard), every figure below the anchor is fingerprinted: a picture's address (an
-//     st.image's src: Streamlit serves equal bytes at one address), a chart's pixels (canvas) or markup (SVG);
+//     st.image's src: Streamlit serves equal bytes at one address), a clickable map's src and outlines, a
+//     chart's pixels (canvas) or markup (SVG);
 //  2. the run that follows draws this component with data.go; from then on the figures are polled as the run
 //     redraws them (figures in an st.fragment are redrawn by a full run like any other), and the first one in page
 //     order whose fingerprint is new and has settled (picture loaded, chart still for a few polls) is scrolled to
@@ -13,7 +14,7 @@
 //     instead; a figure that changes later in a slow run is still shown, unless the student has scrolled.
 // Module state (one module for every mount) carries the fingerprints from the press to the run.
 
-const FIGURES = '[data-testid="stImage"], [data-testid="stVegaLiteChart"]';
+const FIGURES = '[data-testid="stImage"], [data-testid="stVegaLiteChart"], .cnnlab-cm';
 const POLL_MS = 100; // how often the figures are looked at while the run redraws them
 const STEADY_POLLS = 3; // a chart counts as drawn once it looked the same this many polls in a row
 const LAND_DELAY_MS = 300; // after the first changed figure is seen: time for earlier ones to finish drawing
@@ -63,6 +64,12 @@ function fingerprint(figure) {
     const img = figure.querySelector("img");
     if (!img) return { print: null, ready: false };
     return { print: "img " + (img.currentSrc || img.src), ready: img.complete && img.naturalWidth > 0 };
+  }
+  if (figure.matches(".cnnlab-cm")) { // a clickable map (clickmap.js): its picture and its outlines
+    const img = figure.querySelector("img");
+    const boxes = figure.querySelector(".cnnlab-cm-boxes");
+    return { print: "map " + (img && img.src) + " " + (boxes ? hash(boxes.innerHTML) : ""),
+             ready: !!img && img.complete && img.naturalWidth > 0 };
   }
   const canvas = figure.querySelector("canvas");
   if (canvas) {
