@@ -1,7 +1,7 @@
 """Small grids of numbers as pictures, drawn with Pillow: the transposed-convolution step-through redraws three of
 them on every step, and matplotlib needs 100–300 ms for one; this takes about a millisecond.
 
-Same look as render.grid_figure: light cells, grey rings for padding, amber for the cells a kernel copy covers,
+The step-through look: light cells, grey rings for padding, amber for the cells a kernel copy covers,
 a red outline for the current cell, the numbers written in while they fit.
 """
 

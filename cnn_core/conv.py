@@ -198,6 +198,22 @@ def _conv2d_by_taps(Xp: np.ndarray, W: np.ndarray, groups: int, stride, dilation
     return Y
 
 
+def _conv2d_by_outputs(Xp: np.ndarray, W: np.ndarray, groups: int, stride, dilation, OH: int, OW: int) -> np.ndarray:
+    """Σ over output positions (i, j): each is one window · kernel dot product. Fewer steps than the taps when the
+    kernel is bigger than the output: ∂L/∂K = X ⋆ ∂L/∂Ŷ slides an image-sized 'kernel' to a 3×3 result."""
+    N, O = Xp.shape[0], W.shape[0]
+    (kh, kw), (sh, sw), (dh, dw) = W.shape[2:], stride, dilation
+    in_per_group, out_per_group = W.shape[1], O // groups
+    Y = np.zeros((N, O, OH, OW), dtype=np.float32)
+    for g in range(groups):
+        inputs, outputs = slice(g * in_per_group, (g + 1) * in_per_group), slice(g * out_per_group, (g + 1) * out_per_group)
+        for i in range(OH):
+            for j in range(OW):
+                window = Xp[:, inputs, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
+                Y[:, outputs, i, j] = np.einsum("nchw,ochw->no", window, W[outputs], optimize=False)
+    return Y
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     """Cross-correlation like `torch.nn.functional.conv2d` (plus `padding_mode` like `nn.Conv2d`).
 
@@ -219,7 +235,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     OH = output_size(Xp.shape[2], kernel_size[0], stride[0], 0, dilation[0])
     OW = output_size(Xp.shape[3], kernel_size[1], stride[1], 0, dilation[1])
     in_per_group, out_per_group = W.shape[1], O // groups
-    if in_per_group * out_per_group <= FEW_CHANNELS:
+    if OH * OW < kernel_size[0] * kernel_size[1]:
+        Y = _conv2d_by_outputs(Xp, W, groups, stride, dilation, OH, OW).reshape(N, O, OH * OW)
+    elif in_per_group * out_per_group <= FEW_CHANNELS:
         Y = _conv2d_by_taps(Xp, W, groups, stride, dilation, OH, OW).reshape(N, O, OH * OW)
     else:
         Y = np.empty((N, O, OH * OW), dtype=np.float32)

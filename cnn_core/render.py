@@ -12,8 +12,6 @@ from functools import lru_cache
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 from PIL import Image
 
 SIGNED_CMAP = "RdBu_r"
@@ -160,71 +158,6 @@ def format_number(value: float, decimals: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def matrix_figure(values: np.ndarray, title: str = "", decimals: int = 2, signed: bool | None = None,
-                  highlight: tuple[int, int] | None = None, cell_inches: float = 0.5,
-                  vmin: float | None = None, vmax: float | None = None) -> Figure:
-    """A small matrix drawn as coloured cells with its numbers written in (for patches, kernels, products).
-
-    Titles and labels should be ASCII/maths only: the server may have no CJK font; put words around the figure.
-    """
-    values = np.atleast_2d(np.asarray(values, dtype=np.float32))
-    picture, lo, hi, _ = colorize(values, signed, vmin, vmax)
-    rows, cols = values.shape
-    fig = Figure(figsize=(max(1.2, cols * cell_inches), max(1.0, rows * cell_inches + (0.35 if title else 0))), dpi=100)
-    ax = fig.add_subplot()
-    ax.imshow(picture, interpolation="nearest")
-    for i in range(rows):
-        for j in range(cols):
-            dark_cell = picture[i, j] @ np.array([0.299, 0.587, 0.114]) < 140  # white text on dark colours
-            ax.text(j, i, format_number(values[i, j], decimals), ha="center", va="center", fontsize=8,
-                    color="white" if dark_cell else "black")
-    if highlight is not None:
-        ax.add_patch(Rectangle((highlight[1] - 0.5, highlight[0] - 0.5), 1, 1,
-                                                  fill=False, edgecolor="#ffb000", linewidth=2.5))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout(pad=0.2)
-    return fig
-
-
-def grid_figure(values: np.ndarray, padding: int = 0, window: list[tuple[int, int]] | None = None,
-                filled: np.ndarray | None = None, current: tuple[int, int] | None = None,
-                numbers: bool = True, cell_inches: float = 0.36) -> Figure:
-    """A small grid of numbers for the stride/padding step-through.
-
-    values: the padded input (or an output grid). The outer `padding` rings are drawn grey (they are not part of
-    the image); `window` lists the cells the kernel covers now (highlighted); `filled` (bool mask) hides the
-    output cells not computed yet; `current` outlines one cell.
-    """
-    values = np.atleast_2d(np.asarray(values, dtype=np.float32))
-    rows, cols = values.shape
-    colors = np.full((rows, cols, 3), 0.97)
-    if padding:
-        colors[:padding], colors[-padding:], colors[:, :padding], colors[:, -padding:] = 0.80, 0.80, 0.80, 0.80
-    for r, c in window or []:
-        colors[r, c] = (1.0, 0.82, 0.35)
-    if filled is not None:
-        colors[filled] = (0.72, 0.86, 1.0)
-    fig = Figure(figsize=(max(1.0, cols * cell_inches), max(1.0, rows * cell_inches)), dpi=100)
-    ax = fig.add_subplot()
-    ax.imshow(colors, interpolation="nearest")
-    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
-    ax.grid(which="minor", color="#888888", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    if numbers:
-        for r in range(rows):
-            for c in range(cols):
-                if filled is None or filled[r, c]:
-                    ax.text(c, r, format_number(values[r, c], 1), ha="center", va="center", fontsize=7)
-    if current is not None:
-        ax.add_patch(Rectangle((current[1] - 0.5, current[0] - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=2.5))
-    fig.tight_layout(pad=0.1)
-    return fig
-
-
 def _hex(rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
 
@@ -234,7 +167,7 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
                 font_px: int = 14) -> str:
     """A small matrix as an HTML table the browser draws: cells coloured on a fixed scale, numbers written in.
 
-    Much cheaper than a matplotlib figure (no rendering on the server) and sharp at any zoom. `highlight` lists
+    No rendering on the server (a matplotlib figure of it cost ~30–100 ms), and sharp at any zoom. `highlight` lists
     (row, col) cells to outline. Only our own numbers go in, never text from a user, so the page may show it with
     unsafe_allow_html. NaN cells (no value: padding) are left empty and grey.
     """

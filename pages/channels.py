@@ -36,7 +36,7 @@ from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Choice, Number, Page, Slider
 from ui.proof import show_check
-from ui.show import map_png, show_colorbar, show_matrix, show_png
+from ui.show import map_png, show_colorbar, show_number_grid, show_png
 from ui.strings import t
 
 CUSTOM = "custom"
@@ -144,7 +144,7 @@ def one_output_channel(page: Page) -> None:
             show_png(pictures["inputs"][c], t("channels.input_channel", c=CHANNELS[c]))
         with kernel_col:
             st.markdown(t("channels.times_slice", c=CHANNELS[c]))
-            show_matrix(K[c], decimals=2, signed=True, cell_inches=0.42)
+            show_number_grid(K[c], decimals=2, signed=True, cell_px=42)
         with map_col:
             show_png_map(pictures["maps"][c], t("channels.channel_map", c=CHANNELS[c]))
     total_col, plus_col, output_col = st.columns([3, 2, 3], vertical_alignment="center")
@@ -240,7 +240,7 @@ def one_by_one(page: Page) -> None:
     with left:
         show_png(colour, t("channels.rgb_input"))
     with middle:
-        show_matrix(np.asarray(RGB_TO_GRAY, dtype=np.float32)[:, None], decimals=3, signed=False, cell_inches=0.6)
+        show_number_grid(np.asarray(RGB_TO_GRAY, dtype=np.float32)[:, None], decimals=3, signed=False, cell_px=60)
         st.caption(t("channels.gray_weights"))
     with right:
         show_png(gray, t("channels.gray_output"))

@@ -28,7 +28,7 @@ from ui.image_source import current_digest, current_image
 from ui.learning_show import bmatrix, show_lines
 from ui.page import Choice, Number, Page, Slider, Toggle
 from ui.proof import show_check
-from ui.show import show_map, show_matrix
+from ui.show import show_map, show_number_grid
 from ui.strings import t
 
 TARGETS = ("sobel_x", "sobel_y", "laplacian", "sharpen", "box_blur", "emboss", "hidden")
@@ -76,7 +76,7 @@ def show_d2l(page: Page) -> None:
                                        ("d2l_X", "d2l_Y", "d2l_Y_hat"), strict=True):
         with column:
             st.caption(t(f"learn_kernel.{caption}", steps=len(fit.losses) - 1))
-            show_matrix(values, decimals=2)
+            show_number_grid(values, decimals=2)
     loss, kernel = st.columns(2)
     with loss:
         show_lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
@@ -160,7 +160,7 @@ def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
         if hidden and step < last:
             st.markdown(t("learn_kernel.hidden_note"))
         else:
-            show_matrix(target, decimals=2)
+            show_number_grid(target, decimals=2)
     predicted, wanted, curve = st.columns(3)
     scale = dict(signed=True, colorbar=False, vmin=-float(np.abs(Y).max()), vmax=float(np.abs(Y).max()))  # one scale
     with predicted:
@@ -168,9 +168,9 @@ def show_steps(page: Page, X, Y, fit, target: np.ndarray, hidden: bool) -> None:
     with wanted:
         show_map(Y, t("learn_kernel.y_target"), **scale)
     with curve:
-        show_lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}
-                    for i, v in enumerate(fit.losses)], t("learn_kernel.axis_step"), t("learn_kernel.axis_loss"), True,
-                   rule=step)
+        loss = t("learn_kernel.axis_loss")
+        show_lines([{"x": i, "y": max(float(v), 1e-12), "series": loss} for i, v in enumerate(fit.losses)],
+                   t("learn_kernel.axis_step"), loss, True, rule=step)
 
 
 def show_gradient(X, Y, fit, key: tuple) -> None:
@@ -184,7 +184,7 @@ def show_gradient(X, Y, fit, key: tuple) -> None:
         show_map(dY, t("learn_kernel.grad_dY"), signed=True, colorbar=False)
     with kernel_grad:
         st.caption(t("learn_kernel.grad_dK"))
-        show_matrix(dK, decimals=4, signed=True)  # red > 0 > blue, as in the maps beside it
+        show_number_grid(dK, decimals=4, signed=True, cell_px=64)  # red > 0 > blue, as in the maps beside it
     st.latex(r"\frac{\partial L}{\partial K} = X \star \frac{\partial L}{\partial \hat Y}, \qquad "
              r"\frac{\partial L}{\partial \hat Y} = \frac{2}{M}(\hat Y - Y)")
     show_check(kernel_gradient, X, fit.kernels[0], Y, key=key, label=t("learn_kernel.check_gradient"))

@@ -235,7 +235,7 @@ def neuron_panel(page: Page, key: tuple, weights: str, relu: bool) -> None:
                                         strict=False):
             with column:
                 show_png(picture, caption)
-    show_check(feature_maps, layers, gray, weights, relu, key=(digest, key, weights, relu),
+    show_check(feature_maps, layers, gray, weights, relu, key=(digest, key, weights, relu), on_copy=1,
                label=t("receptive_field.check_maps"))
 
 

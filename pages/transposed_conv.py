@@ -30,7 +30,7 @@ from ui.errors import show_problem
 from ui.image_source import current_digest, current_image
 from ui.page import Page, Slider
 from ui.proof import show_check
-from ui.show import map_png, show_colorbar, show_matrix, show_png
+from ui.show import map_png, show_colorbar, show_number_grid, show_png
 from ui.strings import t
 
 WORK_SIDE = 96  # the image is shrunk to this longer side before the checkerboard experiment
@@ -107,10 +107,10 @@ def show_step_through(page: Page) -> None:
     with columns[0]:
         show_grid(X, t("tconv.input_caption", n=n, i=step.row, j=step.col, v=f"{step.value:g}"),
                   current=(step.row, step.col))
-        show_matrix(K, decimals=0)
+        show_number_grid(K, decimals=0)
         st.caption(t("tconv.kernel_caption", k=k))
     with columns[1]:
-        show_matrix(step.copy, decimals=0)
+        show_number_grid(step.copy, decimals=0)
         st.caption(t("tconv.copy_caption", v=f"{step.value:g}", d=d))
     with columns[2]:
         show_grid(step.canvas, t("tconv.canvas_caption", rows=step.canvas.shape[0], cols=step.canvas.shape[1], p=p,

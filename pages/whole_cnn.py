@@ -28,7 +28,7 @@ from ui.image_source import current_digest, current_image
 from ui.networks import show_curves, show_layer_table, show_probabilities, train_live
 from ui.page import Choice, Page, Slider, Toggle
 from ui.proof import show_check
-from ui.show import show_matrix, show_png
+from ui.show import show_number_grid, show_png
 from ui.strings import t
 
 MAPS = tuple(name for name, kind, _ in digits.ARCH if kind in ("conv", "bn", "relu", "maxpool") and name != "relu3")
@@ -148,7 +148,7 @@ def show_reduction(r) -> None:
         show_png(to_png(np.kron(255 - 255 * r.bitmap.astype(np.uint8), np.ones((5, 5), np.uint8))),
                  t("whole_cnn.step_bitmap"))
     with counts:
-        show_matrix(r.counts.astype(np.float32), decimals=0, signed=False, cell_inches=0.3)
+        show_number_grid(r.counts.astype(np.float32), decimals=0, signed=False, cell_px=30)
         st.caption(t("whole_cnn.step_counts"))
 
 
@@ -186,7 +186,7 @@ def show_map_detail(page: Page, net_id: str, w: dict, input_id: str, x: np.ndarr
                      hi=f"{A[channel].max():.2f}"))
     with kernel:
         if K.shape[0] == 1:
-            show_matrix(K[0], decimals=2, signed=True, cell_inches=0.6)
+            show_number_grid(K[0], decimals=2, signed=True, cell_px=60)
         else:
             show_png(picture_png(f"{conv}{channel}{hash(K.tobytes())}", K, 20, 4), width="content")
         st.caption(t(f"whole_cnn.detail_{conv}", channel=channel, inputs=K.shape[0]))
@@ -197,12 +197,12 @@ def show_kernels(net_id: str, w: dict) -> None:
     K = w["conv1.weight"]  # (8, 1, 3, 3)
     for c, (column, (name, cos)) in enumerate(zip(st.columns(len(K)), evaluation(net_id, w)[3], strict=True)):
         with column:
-            show_matrix(K[c, 0], decimals=1, signed=True, cell_inches=0.32)
+            show_number_grid(K[c, 0], decimals=1, signed=True, cell_px=32)
             st.caption(t("whole_cnn.kernel_like", c=c, name=t(f"kernels.{name}_name"), cos=f"{cos:+.2f}"))
     st.caption(t("whole_cnn.hand_made"))
     for column, name in zip(st.columns(8), ("sobel_x", "sobel_y", "laplacian", "box_blur"), strict=False):
         with column:
-            show_matrix(KERNELS[name], decimals=1, signed=True, cell_inches=0.32)
+            show_number_grid(KERNELS[name], decimals=1, signed=True, cell_px=32)
             st.caption(t(f"kernels.{name}_name"))
 
 
@@ -260,7 +260,7 @@ def show_evaluation(net_id: str, w: dict) -> None:
                   n=len(answers)))
     left, right = st.columns([3, 2])
     with left:
-        show_matrix(matrix.astype(np.float32), decimals=0, signed=False, cell_inches=0.38)
+        show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=38)
     with right:
         st.markdown(t("whole_cnn.mistakes_title", n=len(wrong)))
         for start in range(0, min(len(wrong), 24), 6):

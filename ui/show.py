@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import io
 from functools import lru_cache
 
 import numpy as np
@@ -86,32 +85,6 @@ def _boxed_png(digest: str, top: int, left: int, height: int, width: int, max_wi
     shown_top = round((top + height / 2) * factor - shown_height / 2)
     shown_left = round((left + width / 2) * factor - shown_width / 2)
     return render.to_png(render.draw_box(picture, shown_top, shown_left, shown_height, shown_width, thickness=2))
-
-
-def show_figure(figure, scale: float = 1.0) -> None:
-    """A matplotlib Figure (built with matplotlib.figure.Figure, never pyplot), at its own size × scale.
-
-    Shown at its own pixel size (st.pyplot would stretch it to the column); scale > 1 renders it larger.
-    """
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi * scale)
-    show_png(buffer.getvalue(), width="content")
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _matrix_png(values_bytes: bytes, shape: tuple, options: tuple) -> tuple[bytes, int]:
-    figure = render.matrix_figure(np.frombuffer(values_bytes, dtype=np.float32).reshape(shape), **dict(options))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi)
-    return buffer.getvalue(), int(figure.get_figwidth() * figure.dpi)
-
-
-def show_matrix(values: np.ndarray, **options) -> None:
-    """A small matrix with its numbers written in (render.matrix_figure), cached: drawing it costs ~30 ms."""
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    png, _ = _matrix_png(values.tobytes(), values.shape, tuple(sorted(options.items())))
-    offer(options.get("title"), values, "map", key=slot(_image(png, width="content")), signed=options.get("signed"),
-          vmin=options.get("vmin"), vmax=options.get("vmax"))
 
 
 def show_number_grid(values: np.ndarray, legend: bool = False, title: str | None = None, height_px: int | None = None,

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -54,8 +55,19 @@ def all_strings(lang: str) -> dict[str, str]:
 
 
 def current_language() -> str:
+    """The language of this run. Read from session state once per run, not at every t() (a session-state lookup
+    costs ~30 µs, and a page calls t() a few hundred times): remembered on the run's context, next to the cursors
+    dict Streamlit makes afresh for every run (full or fragment), so the next run reads it again."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    memo = getattr(ctx, "_cnnlab_language", None)
+    if memo is not None and memo[0] is ctx.cursors:
+        return memo[1]
     lang = st.session_state.get("lang")
-    return lang if lang in LANGUAGES else "en"
+    if lang not in LANGUAGES:
+        return "en"  # not chosen yet (app.py sets it first thing): not remembered
+    if ctx is not None:
+        ctx._cnnlab_language = (ctx.cursors, lang)
+    return lang
 
 
 def t(key: str, **values) -> str:

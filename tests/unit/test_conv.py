@@ -210,3 +210,18 @@ def test_both_ways_of_summing_agree_with_torch(channels, groups):
                       groups=groups).numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
     assert FEW_CHANNELS in range(4, 25)  # so the cases above take both paths (1·1 … 5·5 products)
+
+
+@pytest.mark.parametrize("channels, groups, stride, dilation", [(1, 1, 1, 1), (2, 1, 2, 1), (4, 2, 1, 2), (3, 3, 1, 1)])
+def test_a_kernel_bigger_than_its_output_sums_window_by_window_like_torch(channels, groups, stride, dilation):
+    """A kernel with more taps than outputs (∂L/∂K = X ⋆ ∂L/∂Ŷ: an image-sized kernel, a 3×3 result) is summed
+    one output at a time; the numbers are torch's."""
+    rng = np.random.default_rng(7 + channels)
+    X = rng.standard_normal((2, channels, 40, 37)).astype(np.float32)
+    kh, kw = (33, 31) if dilation == 1 else (17, 15)
+    K = rng.standard_normal((channels, channels // groups, kh, kw)).astype(np.float32)
+    ours = conv2d(X, K, stride=stride, padding=1, dilation=dilation, groups=groups)
+    theirs = F.conv2d(torch.from_numpy(X), torch.from_numpy(K), stride=stride, padding=1, dilation=dilation,
+                      groups=groups).numpy()
+    assert ours.shape[2] * ours.shape[3] < kh * kw  # the case the window-by-window sum is for
+    np.testing.assert_allclose(ours, theirs, atol=2e-4)
