@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
 from cnn_core.explain import conv_example, planes_of, pooling_input, window_of
