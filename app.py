@@ -7,14 +7,25 @@ import gc
 
 import streamlit as st
 import torch
+from threadpoolctl import threadpool_limits
 
 from ui.catalog import HOME, PAGES
 from ui.classroom import presenting, style_page
 from ui.image_source import sidebar_image_picker
 from ui.strings import LANGUAGES, t
 
-# Parallel sessions would oversubscribe the two cores if every torch call used all of them.
-torch.set_num_threads(1)
+
+@st.cache_resource(show_spinner=False)
+def one_thread_per_computation() -> None:
+    """Once per process. Parallel sessions would oversubscribe the cores if every torch call, every NumPy matrix
+    product (OpenBLAS) and every OpenMP loop used all of them: learning a kernel cost twice the CPU with a second
+    BLAS thread (it spins) and was slower, not faster. OpenBLAS is loaded before this script runs, so its
+    environment variable would come too late: threadpoolctl sets the live libraries."""
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
+one_thread_per_computation()
 
 
 def freeze_long_lived_objects() -> None:

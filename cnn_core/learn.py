@@ -340,7 +340,7 @@ def fit_kernel(X, Y, kernel_size, lr: float | None = None, steps: int = 300, see
 
     def loss_and_gradient(r):  # L = mean(r²) (mse_loss), ∂L/∂Ŷ = 2r/M (mse_loss_grad)
         r64 = r.astype(np.float64)  # a float64 sum: 10⁵ squares in float32 would round visibly
-        return float(r64 @ r64) / r.size, ((2 / r.size) * (r @ P.T)).reshape(kh, kw)
+        return float(r64 @ r64) / r.size, ((2 / r.size) * (P @ r)).reshape(kh, kw)  # P @ r = r·Pᵀ, row by row
 
     loss, dK = loss_and_gradient(residual(K))
     kernels, losses, grad0 = [K], [loss], np.linalg.norm(dK)

@@ -90,3 +90,14 @@ def test_switching_language_keeps_every_choice():
     assert "Sobel y" in at.multiselect(key="conv_kernels").options and "浮雕" in at.multiselect(key="conv_kernels").options
     at.radio(key="lang").set_value("en").run()
     assert not at.exception and at.session_state.image["name"] == "shapes"
+
+
+def test_the_app_runs_numpy_and_torch_on_one_thread_each():
+    """Many sessions share few cores: a second BLAS thread per matrix product only spins (twice the CPU)."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    open_page("home", "en")
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+    assert torch.get_num_threads() == 1
