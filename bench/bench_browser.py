@@ -3,8 +3,8 @@
 For each control (found by its key: Streamlit gives a keyed widget the CSS class `st-key-<key>`), the script moves
 it the way a student does — a slider by one arrow-key step, a toggle by a click, a radio or select box to another
 option, a number input by its + button — and measures
-  * in the browser: key press / click → the script run is over (running → not running) and every picture on the
-    page has loaded (Vega charts included);
+  * in the browser: key press / pointer down (taken in the page, so Playwright's own round trips do not count) →
+    the script run is over (running → not running) and every picture on the page has loaded;
   * on the server: CPU seconds of the server process during that move (/proc/<pid>/stat, user + system).
 Prints figures per control, then the median over the page's controls. Not pass/fail.
 
@@ -50,9 +50,9 @@ DEFAULT_KEYS = {
                    "act_hidden",
 }
 
-WATCH = """() => {  // record when the next script run (full or fragment) starts and ends
+WATCH = """() => {  // when the student's input reaches the page, and when the next run (full or fragment) ends
   const app = document.querySelector('[data-testid=stApp]');
-  window.__move = {running: false, end: null};
+  window.__move = {start: null, running: false, end: null, drawn: null};
   if (window.__observer) window.__observer.disconnect();
   window.__observer = new MutationObserver(() => {
     const state = app.getAttribute('data-test-script-state');
@@ -60,10 +60,22 @@ WATCH = """() => {  // record when the next script run (full or fragment) starts
     else if (window.__move.running && window.__move.end === null) window.__move.end = performance.now();
   });
   window.__observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  if (!window.__inputListener) {  // capture phase: before the widget itself sees the key press or click
+    window.__inputListener = () => { if (window.__move.start === null) window.__move.start = performance.now(); };
+    for (const type of ['keydown', 'pointerdown']) document.addEventListener(type, window.__inputListener, true);
+  }
 }"""
-DRAWN = """() => window.__move.end !== null
-  && Array.from(document.images).every(image => image.complete)
-  && !document.querySelector('[data-testid=stSkeleton]')"""
+# Polled every 5 ms from Playwright: the first time everything is drawn, the time is taken in the page itself,
+# so the harness's own round trips (finding and pressing the control) are not counted.
+DRAWN = """() => {
+  const m = window.__move;
+  if (m.drawn !== null) return true;
+  if (m.end === null || !Array.from(document.images).every(image => image.complete)
+      || document.querySelector('[data-testid=stSkeleton]')) return false;
+  m.drawn = performance.now();
+  return true;
+}"""
+ELAPSED = "() => window.__move.drawn - (window.__move.start ?? window.__move.drawn)"
 
 
 def photo_like(side: int) -> bytes:
@@ -140,7 +152,6 @@ def measure(page, pid: int, key: str, moves: int) -> tuple[list[float], list[flo
     for step in range(moves):
         page.evaluate(WATCH)
         cpu = cpu_seconds(pid)
-        start = time.perf_counter()
         if not move(page, key, step):
             return None
         try:
@@ -148,7 +159,7 @@ def measure(page, pid: int, key: str, moves: int) -> tuple[list[float], list[flo
         except Exception:
             print(f"  {key}: no rerun seen after move {step + 1}")
             continue
-        browser_ms.append((time.perf_counter() - start) * 1000)
+        browser_ms.append(page.evaluate(ELAPSED))
         page.wait_for_selector(IDLE)
         page.wait_for_timeout(400)  # let late work (media requests, cache writes) land inside this move's CPU
         server_ms.append((cpu_seconds(pid) - cpu) * 1000)

@@ -233,7 +233,7 @@ def show_feature_map(page: Page, name: str, parameter: float | None) -> None:
     if shares.no_gradient > 0.5:  # an observation about this input, with the moves that change it
         st.info(t("activations.mostly_dead", share=f"{100 * shares.no_gradient:.0f}",
                   more=t("activations.mostly_dead_bias") if bias < 1 else ""))
-    show_check(apply, name, before, parameter, key=(current_digest(), kernel, bias, name, parameter),
+    show_check(apply, name, before, parameter, key=(current_digest(), kernel, bias, name, parameter), on_copy=1,
                label=t("activations.check_map"))
 
 

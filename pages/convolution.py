@@ -13,8 +13,6 @@ Widget keys (lessons' ```try blocks may set them):
 Live answers for the lesson's quiz: conv_image_width, conv_kernel_width, conv_valid_width.
 """
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -26,7 +24,7 @@ from cnn_core.kernels import KERNELS
 from cnn_core.render import format_number, image_to_uint8
 from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
-from ui.image_source import current_digest, current_image
+from ui.image_source import current_digest, current_image, digest_of
 from ui.page import Choice, Multi, Number, Page, Slider, Toggle
 from ui.proof import show_check
 from ui.show import show_number_grid
@@ -48,8 +46,7 @@ def _start(fingerprint: str, _image: np.ndarray) -> tuple[int, int]:
 
 def start_at(image: np.ndarray) -> tuple[int, int]:
     """Where the worked example starts on a new image: the strongest edge of the first default kernel."""
-    fingerprint = hashlib.blake2b(image[::7, ::5].tobytes() + str(image.shape).encode(), digest_size=8).hexdigest()
-    return _start(fingerprint, image)
+    return _start(digest_of(image), image)
 
 
 def first_kernel_width() -> int:

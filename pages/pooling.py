@@ -13,8 +13,6 @@ Widget keys (lessons' ```try blocks may set them):
   pool_shift 1–4, pool_shift_dir "right" | "down"
 """
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -28,7 +26,7 @@ from cnn_core.pool_backward import pool_gradients
 from cnn_core.render import colorbar_html, planes_picture, to_png, up_close_pictures
 from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
-from ui.image_source import current_digest, current_image
+from ui.image_source import current_digest, current_image, digest_of
 from ui.page import Choice, Page, Slider, Toggle
 from ui.proof import show_check
 from ui.show import map_png, show_gallery
@@ -49,7 +47,7 @@ def _busiest(fingerprint: str, _image: np.ndarray) -> tuple[int, int, int, int]:
 
 def busiest(image: np.ndarray, part: int) -> int:
     """Where the crop (and the explained window) start on a new image: its busiest spot, not flat sky."""
-    return _busiest(hashlib.blake2b(image[::7, ::5].tobytes() + str(image.shape).encode()).hexdigest(), image)[part]
+    return _busiest(digest_of(image), image)[part]
 
 
 PAGE = Page("pooling", controls=(

@@ -86,6 +86,12 @@ PAGE = Page("receptive_field", controls=(
     live_answers={"rf_field_plus_3x3": lambda: plus_3x3(receptive_field(as_torch_layers(current_rows()))[-1])})
 
 
+def maps_key(key: tuple) -> tuple:
+    """The stack as the maps and fields see it: one channel per layer (cnn_core.rf_network), so a layer's channel
+    count, which moves only the parameter counts, reuses every map, field and picture already made."""
+    return tuple((*values[:-1], 1) for values in key)
+
+
 def plus_3x3(rf) -> int:
     """The field width after one more 3×3 conv with stride 1: r + (3 − 1)·j (a quiz answer from the table)."""
     return axis_step(rf.size[1], rf.jump[1], 0, 3, 1, 0)[0]
@@ -270,7 +276,7 @@ def experiment(page: Page) -> None:
         st.markdown(t("receptive_field.formula_intro"))
         st.latex(r"r_l = r_{l-1} + (k_l - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l")
         st.latex(receptive_field_latex(layers, axis=1))
-    neuron_panel(page, stack_key(rows), weights, relu)
+    neuron_panel(page, maps_key(stack_key(rows)), weights, relu)
 
 
 if __name__ == "__main__":

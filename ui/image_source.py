@@ -125,3 +125,11 @@ def current_digest() -> str:
     """A short id of the current image, for cache keys."""
     current_image()
     return st.session_state.image["digest"]
+
+
+def digest_of(image: np.ndarray) -> str:
+    """A cache key for an image array: the current image's digest when it is that image (free: a hash of a
+    1024² photo costs milliseconds, and a page's defaults ask for it several times per move), else a hash."""
+    if image is st.session_state.get("image", {}).get("array"):
+        return current_digest()
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes() + str(image.shape).encode(), digest_size=8).hexdigest()

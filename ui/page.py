@@ -216,8 +216,8 @@ class Page:
             return
         if value is None or control.to_url(value) == control.to_url(control.default_for(current_image())):
             st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = control.to_url(value)
+        elif st.query_params.get(key) != (text := control.to_url(value)):  # each write is a message to the browser
+            st.query_params[key] = text
 
     def _sync_url(self) -> None:
         for key in self.controls:

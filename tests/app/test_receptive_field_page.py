@@ -272,3 +272,21 @@ def test_a_linked_stack_survives_edits_page_and_language_switches():
     assert param(at, "rf_layers") == "c3p1,m2s2,c5p1" and "感受野为 12×12" in texts(at)  # 3, 4, 4 + 4·2
     at.selectbox(key="rf_preset").set_value("two_3x3").run()  # a preset: its name is the link, no layers
     assert param(at, "rf_layers") is None and param(at, "rf_preset") == "two_3x3"
+
+
+def test_a_channel_count_changes_the_parameters_and_reuses_every_picture():
+    """The maps run one channel per layer: a layer's channel count moves the parameter counts only, so the
+    neuron's pictures are the ones already made (the same media), not computed again."""
+    from ui import clickmap
+
+    at = open_page("receptive_field", "en")
+    maps_drawn = set(clickmap._LAYERS)  # every clickable map drawn so far, by what it shows
+    def pictures():
+        return [image.url for element in at.get("image") for image in element.proto.imgs]
+
+    before, words = pictures(), texts(at)
+    at.number_input(key="rf_channels_0").set_value(at.number_input(key="rf_channels_0").value * 2).run()
+    assert not at.exception
+    assert pictures() == before and len(before) >= 4  # the field on the image, the close-up, the maps
+    assert set(clickmap._LAYERS) == maps_drawn  # the last map was not drawn again for the new channel count
+    assert texts(at) != words  # the parameter counts moved
