@@ -120,6 +120,13 @@ def move(page, key: str, step: int) -> bool:
         thumb.focus()
         thumb.press("ArrowLeft" if now >= top or (step % 2 and now > bottom) else "ArrowRight")
         return True
+    number = box.locator('input[type="number"]')
+    if number.count() and not box.locator('[data-testid="stNumberInputStepUp"]').count():  # no ± buttons: type
+        value = float(number.first.input_value() or 0)
+        number.first.fill(f"{value + (-1 if step % 2 else 1):g}")
+        page.evaluate("() => { window.__move.start = null; }")  # the move is the Enter, not the typing
+        number.first.press("Enter")
+        return True
     if box.locator('[data-testid="stNumberInputStepUp"]').count():
         up, down = box.locator('[data-testid="stNumberInputStepUp"]'), box.locator('[data-testid="stNumberInputStepDown"]')
         (down if step % 2 or up.is_disabled() else up).click()
@@ -128,6 +135,7 @@ def move(page, key: str, step: int) -> bool:
         box.locator('[data-testid="stSelectbox"]').first.click()
         options = page.locator('[role="option"]')
         options.first.wait_for()
+        page.evaluate("() => { window.__move.start = null; }")  # the move is the option's click, not the opening
         for index in range(options.count()):
             if options.nth(index).get_attribute("aria-selected") != "true":
                 options.nth(index).click()

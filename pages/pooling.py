@@ -92,9 +92,16 @@ def computed(key: tuple, what: tuple, _X: np.ndarray):
     if name == "global":  # _X is the image here: its channels and every kernel's ReLU map
         return explain.global_pool_layer(_X)
     how, (k, s, p, ceil, count_pad) = args
-    changed = explain.add_noise(_X, how[1], how[2]) if how[0] == "noise" else explain.shift(_X, how[1], how[2])
-    change = explain.pooled_change(_X, changed, k, s, p, ceil, count_pad)
+    change = explain.pooled_change(_X, changed_input(key, how, _X), k, s, p, ceil, count_pad)
     return {**change, "pngs": [map_png(change[n][0].mean(axis=0), signed=True, max_width=380) for n in ("max", "avg")]}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def changed_input(key: tuple, how: tuple, _X: np.ndarray) -> np.ndarray:
+    """The noisy or shifted input, made once per (input, change): a new pooling setting reuses it (seeded noise
+    on a 1024² photo costs ~40 ms)."""
+    which, first, second = how  # ("noise", kind, amount) or ("shift", pixels, direction)
+    return explain.add_noise(_X, first, second) if which == "noise" else explain.shift(_X, first, second)
 
 
 def show_formula(H: int, W: int, C: int, k: int, s: int, p: int, ceil: bool) -> None:
