@@ -91,17 +91,15 @@ def computed(key: tuple, what: tuple, _X: np.ndarray):
         return {**loss, "grads": grads, "summary": explain.loss_summary(loss, grads)}
     if name == "global":  # _X is the image here: its channels and every kernel's ReLU map
         return explain.global_pool_layer(_X)
-    how, (k, s, p, ceil, count_pad) = args
-    change = explain.pooled_change(_X, changed_input(key, how, _X), k, s, p, ceil, count_pad)
+    how, pooling = args
+    change = explain.pooled_change(_X, changed_input(key, how, _X), *pooling)
     return {**change, "pngs": [map_png(change[n][0].mean(axis=0), signed=True, max_width=380) for n in ("max", "avg")]}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def changed_input(key: tuple, how: tuple, _X: np.ndarray) -> np.ndarray:
-    """The noisy or shifted input, made once per (input, change): a new pooling setting reuses it (seeded noise
-    on a 1024² photo costs ~40 ms)."""
-    which, first, second = how  # ("noise", kind, amount) or ("shift", pixels, direction)
-    return explain.add_noise(_X, first, second) if which == "noise" else explain.shift(_X, first, second)
+    """The noisy or shifted input, once per (input, how): ("noise", kind, amount) or ("shift", pixels, direction)."""
+    return (explain.add_noise if how[0] == "noise" else explain.shift)(_X, how[1], how[2])
 
 
 def show_formula(H: int, W: int, C: int, k: int, s: int, p: int, ceil: bool) -> None:
@@ -273,12 +271,10 @@ def show_global(image: np.ndarray) -> None:
 def experiment(page: Page) -> None:
     image = current_image()
     first_row = st.columns([2, 2, 2])
-    source = page.draw("pool_source", first_row[0])
+    source, kind = page.draw("pool_source", first_row[0]), page.draw("pool_type", first_row[2])
     feature = page.draw("pool_feature", first_row[1], disabled=source != "feature")
-    kind = page.draw("pool_type", first_row[2])
     row = st.columns([2, 2, 2, 2, 2, 3])
-    k, s, p = (page.draw(name, column) for name, column in zip(("pool_kernel", "pool_stride", "pool_padding"), row,
-                                                                strict=False))
+    k, s, p = (page.draw(name, row[i]) for i, name in enumerate(("pool_kernel", "pool_stride", "pool_padding")))
     norm = page.draw("pool_norm", row[3], disabled=kind != "lp")
     ceil, count_pad = page.draw("pool_ceil", row[4]), page.draw("pool_count_pad", row[5])
     if source == "rgb" and image.shape[2] == 1:
