@@ -188,9 +188,10 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
                          f'width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;padding:0;text-align:center;'
                          f'border:1px solid #fff;{ring}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table style="border-collapse:collapse;table-layout:fixed;width:auto;margin:0 0 0.5rem 0;'
-            f'font-size:{max(14, font_px)}px;font-variant-numeric:tabular-nums;line-height:1">'
-            + "".join(rows) + "</table>")
+    # In a column narrower than the grid (1024 px, a phone) it scrolls sideways instead of spilling into the next.
+    return (f'<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;table-layout:fixed;'
+            f'width:auto;margin:0 0 0.5rem 0;font-size:{max(14, font_px)}px;font-variant-numeric:tabular-nums;'
+            f'line-height:1">' + "".join(rows) + "</table></div>")
 
 
 def colorbar_html(lo: float, hi: float, cmap: str, width_px: int = 200) -> str:

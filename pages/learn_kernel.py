@@ -76,7 +76,7 @@ def show_d2l(page: Page) -> None:
                                        ("d2l_X", "d2l_Y", "d2l_Y_hat"), strict=True):
         with column:
             st.caption(t(f"learn_kernel.{caption}", steps=len(fit.losses) - 1))
-            show_number_grid(values, decimals=2)
+            show_number_grid(values, decimals=2, cell_px=28)  # 8 columns fit a third of the page at 1400 px
     loss, kernel = st.columns(2)
     with loss:
         show_lines([{"x": i, "y": max(float(v), 1e-12), "series": t("learn_kernel.axis_loss")}

@@ -285,7 +285,7 @@ def experiment(page: Page) -> None:
              [t(f"kernels.{feature}_name") if source == "feature" else t("pooling.gray")])
     H, W = X.shape[2:]
     try:
-        explain.output_shape(H, W, k, s, p, ceil), explain.output_shape(H, W, k, s, 0, ceil)  # (Lp: no padding)
+        _ = explain.output_shape(H, W, k, s, p, ceil), explain.output_shape(H, W, k, s, 0, ceil)  # Lp: no padding. "_ =": magic would show it
     except CnnError as error:
         show_problem(error)
     else:

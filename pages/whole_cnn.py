@@ -3,9 +3,8 @@
 Widget keys (lessons' ```try blocks may set them):
   wc_net      trained | yours                 the committed network, or the one trained on this page
   wc_source   held_out | draw | image          the input: a held-out digit, a drawing, or the sidebar image
-  wc_index    0–358                            which held-out digit
+  wc_index    0–358 (which held-out digit);  wc_channel 0–15 (the channel opened, clamped to the layer's)
   wc_layer    conv1 | bn1 | relu1 | pool1 | conv2 | bn2 | relu2 | pool2   the layer whose map is opened
-  wc_channel  0–15                             the channel opened (clamped to the layer's channels)
   wc_lr       0.005–5 (a list), wc_epochs 1–30, wc_batch 8–512 (a list), wc_augment true | false
 """
 
@@ -102,9 +101,8 @@ def picture_png(key: str, _values: np.ndarray, scale: int, columns: int = 8) -> 
 
 
 def next_mistake() -> None:
-    wrong = evaluation(*network())[1]
-    later = wrong[wrong > st.session_state.wc_index]
-    if len(wrong):
+    if len(wrong := evaluation(*network())[1]):
+        later = wrong[wrong > st.session_state.wc_index]
         PAGE.set(wc_source="held_out", wc_index=int(later[0] if len(later) else wrong[0]))
 
 
@@ -195,15 +193,17 @@ def show_map_detail(page: Page, net_id: str, w: dict, input_id: str, x: np.ndarr
 def show_kernels(net_id: str, w: dict) -> None:
     st.subheader(t("whole_cnn.kernels_title"))
     K = w["conv1.weight"]  # (8, 1, 3, 3)
-    for c, (column, (name, cos)) in enumerate(zip(st.columns(len(K)), evaluation(net_id, w)[3], strict=True)):
-        with column:
-            show_number_grid(K[c, 0], decimals=1, signed=True, cell_px=32)
-            st.caption(t("whole_cnn.kernel_like", c=c, name=t(f"kernels.{name}_name"), cos=f"{cos:+.2f}"))
-    st.caption(t("whole_cnn.hand_made"))
-    for column, name in zip(st.columns(8), ("sobel_x", "sobel_y", "laplacian", "box_blur"), strict=False):
-        with column:
-            show_number_grid(KERNELS[name], decimals=1, signed=True, cell_px=32)
-            st.caption(t(f"kernels.{name}_name"))
+    learned = [(K[c, 0], t("whole_cnn.kernel_like", c=c, name=t(f"kernels.{name}_name"), cos=f"{cos:+.2f}"))
+               for c, (name, cos) in enumerate(evaluation(net_id, w)[3])]
+    hand_made = [(KERNELS[name], t(f"kernels.{name}_name")) for name in ("sobel_x", "sobel_y", "laplacian", "box_blur")]
+    for kernels, intro in ((learned, None), (hand_made, t("whole_cnn.hand_made"))):
+        if intro:
+            st.caption(intro)
+        with st.container(horizontal=True):  # in one row where they fit, wrapped onto more rows where not
+            for values, caption in kernels:
+                with st.container(width=112):  # a 3×3 grid of 32-px cells, and its caption under it
+                    show_number_grid(values, decimals=1, signed=True, cell_px=32)
+                    st.caption(caption)
 
 
 def train(lr: float, epochs: int, batch: int, augment: bool, chart, progress) -> None:
@@ -260,7 +260,7 @@ def show_evaluation(net_id: str, w: dict) -> None:
                   n=len(answers)))
     left, right = st.columns([3, 2])
     with left:
-        show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=38)
+        show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=34)
     with right:
         st.markdown(t("whole_cnn.mistakes_title", n=len(wrong)))
         for start in range(0, min(len(wrong), 24), 6):

@@ -27,9 +27,11 @@ _FLASH_CSS = """<style>
 /* A column of formulas is never narrower than 24rem: side by side when there is room, else on its own row. */
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .katex-display) { flex-wrap: wrap; }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.katex-display) { min-width: min(100%, 24rem); }
-/* A column holding a clickable map (a picture of fixed width) is never narrower than the map: it wraps instead. */
-[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .cnnlab-cm) { flex-wrap: wrap; }
-[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.cnnlab-cm) { min-width: min-content; }
+/* A column holding a clickable map is never narrower than the map: it wraps instead. (On a phone the columns are
+   stacked anyway, and the map shrinks to the screen: clickmap.css.) */
+@media (min-width: 641px) {
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .cnnlab-cm) { flex-wrap: wrap; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has(.cnnlab-cm) { min-width: min-content; } }
 /* A checkbox's or toggle's label wraps in a narrow column instead of ending in '…' (Streamlit's default). */
 :is([data-testid="stCheckbox"], [data-testid="stToggle"]) [data-testid="stWidgetLabel"] :is(.stMarkdownEllipsis, p) {
   white-space: normal; overflow: visible; text-overflow: clip; }

@@ -31,22 +31,20 @@ export default function (component) {
   const hover = root.querySelector(".cnnlab-cm-hover");
   const tip = root.querySelector(".cnnlab-cm-tip");
 
+  // Its own size, or the column's width if that is narrower (a phone): everything on top is placed in percent of
+  // the map, so the outlines and the clicked cell stay right at any size.
   root.style.width = `${d.width}px`;
-  root.style.height = `${d.height}px`;
+  root.style.aspectRatio = `${d.width} / ${d.height}`;
   root.setAttribute("aria-label", d.labels.aria || "");
   if (picture.getAttribute("src") !== d.src) picture.setAttribute("src", d.src); // same address: no reload
-  picture.width = d.width;
-  picture.height = d.height;
 
-  const sx = d.width / d.W; // screen pixels per map pixel
-  const sy = d.height / d.H;
   const rows = Math.ceil(d.H / d.b);
   const cols = Math.ceil(d.W / d.b);
   const place = (node, top, left, height, width) => {
-    node.style.top = `${top * sy}px`;
-    node.style.left = `${left * sx}px`;
-    node.style.height = `${height * sy}px`;
-    node.style.width = `${width * sx}px`;
+    node.style.top = `${(100 * top) / d.H}%`;
+    node.style.left = `${(100 * left) / d.W}%`;
+    node.style.height = `${(100 * height) / d.H}%`;
+    node.style.width = `${(100 * width) / d.W}%`;
   };
 
   boxes.replaceChildren();
@@ -62,27 +60,32 @@ export default function (component) {
   let cursor = null; // [i, j]: the grid cell under the pointer or the keyboard's cursor
   const centre = (index, n) => Math.min(index * d.b + Math.floor(d.b / 2), n - 1);
 
+  function placeTip(i, j) {
+    // Under the cell, or above it near the bottom edge; within the map's width whenever the tip fits in it.
+    const { width, height } = root.getBoundingClientRect();
+    const sx = width / d.W; // screen pixels per map pixel, as drawn now
+    const sy = height / d.H;
+    const below = (i + 1) * d.b * sy + 4;
+    tip.style.top = below + 24 > height ? "" : `${below}px`;
+    tip.style.bottom = below + 24 > height ? `${height - i * d.b * sy + 4}px` : "";
+    tip.style.left = `${Math.max(0, Math.min(j * d.b * sx, width - tip.offsetWidth))}px`;
+  }
   function show(i, j, fromKeyboard) {
     cursor = [i, j];
     place(hover, i * d.b, j * d.b, Math.min(d.b, d.H - i * d.b), Math.min(d.b, d.W - j * d.b));
     hover.style.display = "block";
-    const row = centre(i, d.H);
-    const col = centre(j, d.W);
-    const text = `${d.labels.row} ${row} · ${d.labels.col} ${col}`;
+    const text = `${d.labels.row} ${centre(i, d.H)} · ${d.labels.col} ${centre(j, d.W)}`;
     tip.textContent = text;
+    tip.style.display = "block";
+    placeTip(i, j);
     if (values) {
       values.then((v) => {
         if (v && cursor && cursor[0] === i && cursor[1] === j) {
           tip.textContent = `${text} · ${d.labels.value} ${fmt(v[i * cols + j])}`;
+          placeTip(i, j); // wider now
         }
       });
     }
-    tip.style.display = "block";
-    // The tip sits under the cell, or above it near the bottom edge; it never leaves the map's width.
-    const below = (i + 1) * d.b * sy + 4;
-    tip.style.top = below + 24 > d.height ? "" : `${below}px`;
-    tip.style.bottom = below + 24 > d.height ? `${d.height - i * d.b * sy + 4}px` : "";
-    tip.style.left = `${Math.max(0, Math.min(j * d.b * sx, d.width - 150))}px`;
     if (fromKeyboard) tip.setAttribute("aria-live", "polite");
   }
   function hide() {
@@ -92,8 +95,8 @@ export default function (component) {
   }
   function cellAt(event) {
     const rect = root.getBoundingClientRect();
-    const x = (event.clientX - rect.left) / sx;
-    const y = (event.clientY - rect.top) / sy;
+    const x = ((event.clientX - rect.left) / rect.width) * d.W;
+    const y = ((event.clientY - rect.top) / rect.height) * d.H;
     if (x < 0 || y < 0 || x >= d.W || y >= d.H) return null;
     return [Math.floor(y / d.b), Math.floor(x / d.b)];
   }
