@@ -260,7 +260,7 @@ def show_evaluation(net_id: str, w: dict) -> None:
                   n=len(answers)))
     left, right = st.columns([3, 2])
     with left:
-        show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=34)
+        show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=30)  # 10 columns fit at 1024 px
     with right:
         st.markdown(t("whole_cnn.mistakes_title", n=len(wrong)))
         for start in range(0, min(len(wrong), 24), 6):
