@@ -183,14 +183,19 @@ def im2col(Xp: np.ndarray, kernel_size, stride, dilation) -> np.ndarray:
 FEW_CHANNELS = 16
 
 
+def _group_slices(W: np.ndarray, groups: int):
+    """(input channels, output channels) of each group, as slices: group g sees only its own inputs."""
+    in_per_group, out_per_group = W.shape[1], W.shape[0] // groups
+    for g in range(groups):
+        yield slice(g * in_per_group, (g + 1) * in_per_group), slice(g * out_per_group, (g + 1) * out_per_group)
+
+
 def _conv2d_by_taps(Xp: np.ndarray, W: np.ndarray, groups: int, stride, dilation, OH: int, OW: int) -> np.ndarray:
     """Σ over kernel taps (a, b): W[:, :, a, b] · (the padded input shifted by (a·d, b·d), every s-th pixel)."""
     N, O = Xp.shape[0], W.shape[0]
     (kh, kw), (sh, sw), (dh, dw) = W.shape[2:], stride, dilation
-    in_per_group, out_per_group = W.shape[1], O // groups
     Y = np.zeros((N, O, OH, OW), dtype=np.float32)
-    for g in range(groups):
-        inputs, outputs = slice(g * in_per_group, (g + 1) * in_per_group), slice(g * out_per_group, (g + 1) * out_per_group)
+    for inputs, outputs in _group_slices(W, groups):
         for a in range(kh):
             for b in range(kw):
                 shifted = Xp[:, inputs, a * dh : a * dh + sh * (OH - 1) + 1 : sh, b * dw : b * dw + sw * (OW - 1) + 1 : sw]
@@ -203,10 +208,8 @@ def _conv2d_by_outputs(Xp: np.ndarray, W: np.ndarray, groups: int, stride, dilat
     kernel is bigger than the output: ∂L/∂K = X ⋆ ∂L/∂Ŷ slides an image-sized 'kernel' to a 3×3 result."""
     N, O = Xp.shape[0], W.shape[0]
     (kh, kw), (sh, sw), (dh, dw) = W.shape[2:], stride, dilation
-    in_per_group, out_per_group = W.shape[1], O // groups
     Y = np.zeros((N, O, OH, OW), dtype=np.float32)
-    for g in range(groups):
-        inputs, outputs = slice(g * in_per_group, (g + 1) * in_per_group), slice(g * out_per_group, (g + 1) * out_per_group)
+    for inputs, outputs in _group_slices(W, groups):
         for i in range(OH):
             for j in range(OW):
                 window = Xp[:, inputs, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
