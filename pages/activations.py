@@ -44,7 +44,6 @@ from cnn_core.render import format_number, to_png
 from cnn_core.xor import XOR_X, XOR_Y, collapse_linear, matrix_latex, random_layers, train_xor
 from ui.act_view import line_chart, show_collapse
 from ui.errors import show_problem
-from ui.image_source import current_digest, current_image
 from ui.page import Choice, Number, Page, Slider, Text
 from ui.proof import show_check
 from ui.show import show_code, show_histogram, show_map, show_png
@@ -77,7 +76,7 @@ PAGE = Page("activations", controls=(
            help="activations.temperature_help"),
 ), live_answers={  # a quiz answer: the first entry of W₂b₁ for the random layers on the page now
     "act_w2b1_first": lambda: float((lambda W1, b1, W2, b2, x: (W2 @ b1)[0])(*random_layers(seed=SS.act_collapse_seed))),
-})
+}, pixels=512 * 768)  # a bigger image than the sample is worked on as a copy that size (the feature map panel)
 
 
 def number(value: float, decimals: int = 3) -> str:
@@ -212,7 +211,7 @@ def show_feature_map(page: Page, name: str, parameter: float | None) -> None:
     st.caption(t("activations.map_caption", f=function_label(name, parameter)))
     left, right = st.columns(2)
     kernel, bias = page.draw("act_kernel", left), page.draw("act_bias", right)
-    before = feature_map(current_digest(), kernel, current_image()) + np.float32(bias)
+    before = feature_map(page.digest(), kernel, page.image()) + np.float32(bias)
     after, slope = apply(name, before, parameter)
     ranges = map_ranges(name, before, after)
     maps = st.columns(2)
@@ -233,7 +232,7 @@ def show_feature_map(page: Page, name: str, parameter: float | None) -> None:
     if shares.no_gradient > 0.5:  # an observation about this input, with the moves that change it
         st.info(t("activations.mostly_dead", share=f"{100 * shares.no_gradient:.0f}",
                   more=t("activations.mostly_dead_bias") if bias < 1 else ""))
-    show_check(apply, name, before, parameter, key=(current_digest(), kernel, bias, name, parameter), on_copy=1,
+    show_check(apply, name, before, parameter, key=(page.digest(), kernel, bias, name, parameter), on_copy=1,
                label=t("activations.check_map"))
 
 
@@ -280,11 +279,18 @@ def experiment(page: Page) -> None:
     show_collapse(page)
     show_xor(page)
     st.divider()
+    show_one_function(page)
+    st.divider()
+    show_softmax(page)
+
+
+@st.fragment
+def show_one_function(page: Page) -> None:
+    """3–5: the chosen function, then its vanishing gradients and its effect on a feature map (each a fragment of
+    its own inside this one): the function or its α reruns these three panels, not the XOR and softmax ones."""
     name, parameter = show_functions(page)
     show_vanishing(page, name, parameter)
     show_feature_map(page, name, parameter)
-    st.divider()
-    show_softmax(page)
 
 
 if __name__ == "__main__":

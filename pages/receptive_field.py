@@ -28,7 +28,6 @@ from cnn_core.rf_layers import StackError, output_shapes, parameter_counts
 from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, relu_biases, spread
 from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
-from ui.image_source import current_digest, current_image
 from ui.layer_stack import (
     DEFAULT_PRESET,
     PRESET_OPTIONS,
@@ -70,6 +69,8 @@ def last_map(image: np.ndarray) -> tuple[int, int]:
 _LAST_MAPS: dict[tuple, tuple[int, int]] = {}
 
 
+# pixels: an image bigger than the 512 × 768 sample is worked on as a copy that size
+# (each stack edit runs the stack over the whole picture)
 PAGE = Page("receptive_field", controls=(
     Choice("rf_preset", "receptive_field.preset", PRESET_OPTIONS, default=DEFAULT_PRESET,
            labels="receptive_field.preset_"),
@@ -82,7 +83,7 @@ PAGE = Page("receptive_field", controls=(
     Slider("rf_col", "receptive_field.col", 0, lambda image: last_map(image)[1] - 1,
            default=lambda image: last_map(image)[1] // 2),
     *STACK_CONTROLS,
-), code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field),
+), pixels=512 * 768, code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field),
     live_answers={"rf_field_plus_3x3": lambda: plus_3x3(receptive_field(as_torch_layers(current_rows()))[-1])})
 
 
@@ -140,7 +141,7 @@ def on_map_click(row: int, col: int) -> None:
 
 
 def pick_live_neuron(key: tuple, weights: str, relu: bool, row: int, col: int) -> None:
-    found = nearest_live_neuron(layers_of(key), to_grayscale(current_image()), row, col, weights, relu)
+    found = nearest_live_neuron(layers_of(key), to_grayscale(PAGE.image()), row, col, weights, relu)
     if found is not None:
         PAGE.set(rf_row=found[0], rf_col=found[1])
     else:
@@ -175,13 +176,16 @@ def neuron_pictures(digest: str, key: tuple, weights: str, relu: bool, row: int,
 
 
 @st.fragment
-def neuron_panel(page: Page, key: tuple, weights: str, relu: bool) -> None:
-    """The chosen neuron: its field on the image and on every map, and its effective field (reruns alone)."""
-    image, digest = current_image(), current_digest()
-    gray, layers = gray_of(digest, image), layers_of(key)
-    maps = cached_maps(digest, key, weights, relu, gray)
+def neuron_panel(page: Page, key: tuple) -> None:
+    """The chosen neuron: its field on the image and on every map, and its effective field. A fragment: the
+    neuron, the weights and the ReLU change only these pictures, not the stack or its table above."""
+    image, digest = page.image(), page.digest()
     st.subheader(t("receptive_field.neuron_title"))
     st.caption(t("receptive_field.neuron_help"))
+    weights_column, relu_column, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
+    weights, relu = page.draw("rf_weights", weights_column), page.draw("rf_relu", relu_column)
+    gray, layers = gray_of(digest, image), layers_of(key)
+    maps = cached_maps(digest, key, weights, relu, gray)
     pick_column, image_column, zoom_column = st.columns([1.1, 1.3, 1.3])
     with pick_column:
         row, col = neuron_picker(page, maps[-1], (digest, key, weights, relu))
@@ -253,13 +257,10 @@ def experiment(page: Page) -> None:
     sync_stack()
     if (problem := SS.pop("_rf_link_problem", None)) is not None:
         show_problem(problem)  # the link's stack could not be read: the default one is shown
-    preset_column, weights_column, relu_column = st.columns([2, 2, 1], vertical_alignment="bottom")
-    page.draw("rf_preset", preset_column)
-    weights = page.draw("rf_weights", weights_column)
-    relu = page.draw("rf_relu", relu_column)
+    page.draw("rf_preset", st.columns([2, 3])[0])
     rows = stack_builder(page)
     stack_to_link()
-    layers, image = as_torch_layers(rows), current_image()
+    layers, image = as_torch_layers(rows), page.image()
     try:
         fields = receptive_field(layers)
         shapes = output_shapes(layers, image.shape[:2])
@@ -276,7 +277,7 @@ def experiment(page: Page) -> None:
         st.markdown(t("receptive_field.formula_intro"))
         st.latex(r"r_l = r_{l-1} + (k_l - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l")
         st.latex(receptive_field_latex(layers, axis=1))
-    neuron_panel(page, maps_key(stack_key(rows)), weights, relu)
+    neuron_panel(page, maps_key(stack_key(rows)))
 
 
 if __name__ == "__main__":

@@ -84,12 +84,12 @@ def layers(values: np.ndarray, signed=None, vmin=None, vmax=None, cmap=None, max
         signed = bool(values.size and np.nanmin(values) < 0) if signed is None else signed
         lo, hi = render.value_range(values, signed)
         small = render.fit_box(np.asarray(values, dtype=np.float32), width)[0]
-        shown, lo, hi, cmap = render.colorize(small, signed, lo if vmin is None else vmin,
-                                              hi if vmax is None else vmax, cmap)
+        shown, lo, hi, cmap = render.color_indices(small, signed, lo if vmin is None else vmin,
+                                                   hi if vmax is None else vmax, cmap)
         scale = (lo, hi, cmap)
     factor = max(1, width // max(shown.shape[:2]))  # small maps enlarged with hard pixel edges, up to the width
     shown = np.repeat(np.repeat(shown, factor, axis=0), factor, axis=1) if factor > 1 else shown
-    png = render.to_png(shown)
+    png = render.to_png(shown, scale[2] if scale else None)  # a 2-D map: a palette PNG of its colour map
     b = max(1, -(-max(H, W) // max_cells))
     means = None
     if values.ndim == 2:

@@ -13,6 +13,8 @@ cnn_core.rf_layers.stack_text), so a copied link reproduces it: `stack_to_link` 
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from cnn_core.rf_layers import StackError, parse_stack_text, stack_text
@@ -194,8 +196,10 @@ def stack_builder(page: Page) -> list[dict]:
     rows = SS.rf_stack
     widths = [0.4, 2.2, 1, 1, 1, 1, 1.3, 0.5, 0.5, 0.5]
     header = st.columns(widths, gap="xsmall", vertical_alignment="bottom")
-    for column, name in zip(header[1:7], FIELDS, strict=True):
-        column.markdown(f"**{t(f'receptive_field.col_{name}')}**")
+    for column, name in zip(header[1:7], FIELDS, strict=True):  # small, whole words: narrow columns broke them
+        text = html.escape(t(f"receptive_field.col_{name}"))
+        column.markdown(f'<div title="{text}" style="font-size:0.8rem;font-weight:600;white-space:nowrap;'
+                        f'overflow:hidden;text-overflow:ellipsis">{text}</div>', unsafe_allow_html=True)
     for index, row in enumerate(rows):
         cells = st.columns(widths, gap="xsmall", vertical_alignment="center")
         cells[0].markdown(f"**{index + 1}**")

@@ -35,7 +35,7 @@ import streamlit as st
 
 from ui import downloads
 from ui.classroom import experiment_anchor, share_link
-from ui.image_source import current_digest, current_image
+from ui.image_source import current_image, working_digest, working_image
 from ui.lesson import show_lesson, shown_values
 from ui.shell import ensure_app_shell, is_fragment_rerun
 from ui.strings import labels, t
@@ -178,18 +178,27 @@ class Page:
     """A topic page: its lesson, its declared controls, and the code its proof panel shows."""
 
     def __init__(self, topic: str, controls: Sequence[Control] = (), code: Sequence[Callable] = (),
-                 live_answers: dict[str, Callable[[], float]] | None = None):
+                 live_answers: dict[str, Callable[[], float]] | None = None, pixels: int | None = None):
+        """pixels: work on a copy of a bigger image shrunk to this many pixels (said on the page)."""
         self.topic = topic
+        self.pixels = pixels
         self.controls = {control.key: control for control in controls}
         self.code = tuple(code)
         self.live_answers = live_answers or {}
+
+    def image(self) -> np.ndarray:
+        """The image this page works on (ui.image_source.working_image): the controls' bounds and defaults too."""
+        return working_image(self.pixels)
+
+    def digest(self) -> str:
+        return working_digest(self.pixels)
 
     # -- state ----------------------------------------------------------------------------------------------------
     def _prepare_state(self) -> None:
         """Every control gets a valid value before anything is drawn: from the address bar when a link brought one,
         else the value it had when the student last saw it, else its default. Functions-of-the-image defaults and
         bounds are re-applied for each new image."""
-        image, digest = current_image(), current_digest()
+        image, digest = self.image(), self.digest()
         saved = st.session_state.setdefault(SAVED, {})
         new_image = st.session_state.get(f"_image_of_{self.topic}") != digest
         st.session_state[f"_image_of_{self.topic}"] = digest
@@ -214,7 +223,7 @@ class Page:
         st.session_state.setdefault(SAVED, {})[key] = value
         if not control.url:
             return
-        if value is None or control.to_url(value) == control.to_url(control.default_for(current_image())):
+        if value is None or control.to_url(value) == control.to_url(control.default_for(self.image())):
             st.query_params.pop(key, None)
         elif st.query_params.get(key) != (text := control.to_url(value)):  # each write is a message to the browser
             st.query_params[key] = text
@@ -226,7 +235,7 @@ class Page:
     def set(self, **values) -> None:
         """Set controls from code (an example button's or a clicked map's callback): cleaned like every value from
         outside, and remembered at once (a fragment's rerun does not reach run()'s bookkeeping)."""
-        image = current_image()
+        image = self.image()
         for key, value in values.items():
             st.session_state[key] = self.controls[key].clean(value, image)
             self._remember(key)
@@ -241,7 +250,7 @@ class Page:
 
         `hi` narrows the range for this run when it depends on other controls (the last window position);
         `only` narrows a choice's options the same way (the kernels chosen above); a value outside moves in."""
-        control, image = self.controls[key], current_image()
+        control, image = self.controls[key], self.image()
         if st.session_state.get(key) is None:
             st.session_state[key] = control.default_for(image)
         if hi is not None and st.session_state[key] > hi:
@@ -274,7 +283,7 @@ class Page:
 
     def bounds(self, key: str) -> tuple[float, float]:
         control = self.controls[key]
-        lo, hi = control.bounds(current_image())
+        lo, hi = control.bounds(self.image())
         return (float(lo), float(hi)) if control.is_float else (int(lo), int(hi))
 
     # -- the page -------------------------------------------------------------------------------------------------
@@ -299,6 +308,8 @@ def _experiment_panel(page: Page, experiment: Callable[[Page], None], lesson_sho
     {placeholder}) does the whole page run again, so the question never shows stale numbers."""
     head = st.container(horizontal=True, vertical_alignment="bottom")  # the link's button as wide as its label
     head.header(t("common.experiment"))
+    if page.pixels is not None and (shown := page.image()) is not (image := current_image()):
+        st.caption(t("common.working_copy", h=shown.shape[0], w=shown.shape[1], H=image.shape[0], W=image.shape[1]))
     experiment(page)
     page._sync_url()
     share_link(head)  # after the sync, so the link carries every setting of this run

@@ -37,10 +37,8 @@ def map_png(x: np.ndarray, signed: bool | None = None, min_side: int = 192, max_
             vmin: float | None = None, vmax: float | None = None, cmap: str | None = None) -> tuple[bytes, float, float, str]:
     """A 2-D map → PNG bytes (small maps enlarged with hard pixel edges, big ones thinned to the column)."""
     x = render.fit_width(np.asarray(x), max_width)  # thin big maps first: colouring fewer pixels is faster
-    picture, lo, hi, cmap = render.colorize(x, signed, vmin, vmax, cmap)
-    if cmap == "gray":  # one channel instead of three equal ones: a third of the bytes, faster to encode
-        picture = picture[..., 0]
-    return render.to_png(render.upscale_nearest(picture, min_side)), lo, hi, cmap
+    index, lo, hi, cmap = render.color_indices(x, signed, vmin, vmax, cmap)
+    return render.to_png(render.upscale_nearest(index, min_side), cmap), lo, hi, cmap  # a palette PNG
 
 
 @lru_cache(maxsize=16)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from harness import open_page, texts
 from streamlit.testing.v1 import AppTest
@@ -87,3 +88,19 @@ def test_a_lesson_keeps_its_step_when_the_student_comes_back_from_another_page()
     assert not at.exception, at.exception
     assert any("Step 3 of" in caption.value for caption in at.caption)
     assert at.query_params.get("step") in ("3", ["3"])  # and in the address again, for a copied link
+
+
+def test_a_working_copy_is_the_area_average_of_the_image_and_keeps_its_own_cache_key():
+    """Page(pixels=…): an image with more pixels is shrunk by area averaging (a quarter of the pixels: each new
+    pixel is the mean of a 2 × 2 block), never by skipping pixels; a small image is the image itself."""
+    from ui import image_source
+
+    image = np.random.default_rng(3).random((8, 12, 3), dtype=np.float32)
+    copy = image_source._shrunk("test-digest", 8 * 12 // 4, image)
+    assert copy.shape == (4, 6, 3)
+    np.testing.assert_allclose(copy, image.reshape(4, 2, 6, 2, 3).mean(axis=(1, 3)), atol=1e-6)
+    assert not copy.flags.writeable  # shared by every student on this image: read-only
+
+    at = open_page("pooling", "en")
+    sample = at.session_state.image
+    assert "copies" not in sample and "copy of it" not in texts(at)  # the 512 × 768 sample is worked on as it is

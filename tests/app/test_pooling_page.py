@@ -173,7 +173,8 @@ def test_single_pixel_upload_with_a_1x1_window():
 def test_every_string_the_page_names_exists():
     """Literal t("pooling.…") keys, the option labels built from prefixes, and a sentence in errors.toml for every
     reason a pooling op can give (the limits arrive as details, never written twice)."""
-    source = PAGE.read_text(encoding="utf-8") + (PAGE.parents[1] / "ui" / "worked.py").read_text(encoding="utf-8")
+    source = PAGE.read_text(encoding="utf-8") + "".join((PAGE.parents[1] / "ui" / name).read_text(encoding="utf-8")
+                                                        for name in ("worked.py", "pool_view.py"))
     strings = {}
     for lang in ("en", "zh"):
         with (LESSONS / lang / "ui" / "pooling.toml").open("rb") as file:
@@ -225,3 +226,40 @@ def test_the_explained_output_is_the_window_torch_pools(kind, settings):
     holds = float(re.search(r"holds (-?[\d.e-]+) at", text).group(1))
     assert holds == pytest.approx((Y if kind == "max" else F.avg_pool2d(gray, k, s, p, ceil, count_pad))
                                   [0, 0, i, j].item(), rel=1e-3)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "this page works on a 627 × 627 copy"), ("zh", "缩小后的 627 × 627 副本")])
+def test_a_big_upload_is_pooled_as_a_smaller_copy_and_the_page_says_so(lang, words):
+    """A 1024² photo has 2.7 times the sample's pixels: each setting pools a 627² area-averaged copy (the whole
+    image's mean kept), the shapes, bounds and clicks are the copy's, and the page says so."""
+    at = open_page("pooling", lang)
+    at.selectbox(key="image_source").set_value("upload").run()
+    ramp = np.linspace(0, 255, 1024, dtype=np.float32)
+    photo = np.stack([np.add.outer(ramp, ramp) / 2, np.tile(ramp, (1024, 1)), np.full((1024, 1024), 90.0)], axis=-1)
+    at.file_uploader(key="upload_file").upload("big.png", png_bytes(photo.astype(np.uint8)), "image/png").run()
+    assert not at.exception, at.exception
+    image, copy = at.session_state.image["array"], at.session_state.image["copies"][512 * 768]
+    assert image.shape == (1024, 1024, 3) and copy.shape == (627, 627, 3)
+    np.testing.assert_allclose(copy.mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=2e-3)
+    assert words in texts(at)
+    assert "(1, 1, 627, 627) → **(1, 1, 313, 313)**" in shape_line(at)
+    set_widgets(at, pool_row=1000, pool_col=-5)  # the explained pixel lies on the copy
+    assert (at.session_state.pool_row, at.session_state.pool_col) == (626, 0)
+
+
+def test_the_lesson_asks_for_the_pooled_width_of_the_page_now():
+    """The live question of the last step is filled in from the page (the sample is 768 pixels wide) and checked
+    against the width the page computes; after a move it is asked again with the new numbers."""
+    from ui.lesson import load_lesson
+
+    steps = load_lesson("pooling", "en").steps
+    part = next(i for i, quiz in enumerate(steps[-1].parts) if getattr(quiz, "live", None) == "pool_output_width")
+    at = open_page("pooling", "en")
+    at.query_params["step"] = str(len(steps))
+    at.run()
+    assert "Your input on the page is 768 pixels wide. With max pooling, window 2, stride 2, padding 0" in texts(at)
+    right_before = len(at.success)  # the PyTorch checks are successes too
+    at.number_input(key=f"quiz_pooling_en_{len(steps) - 1}_{part}").set_value(384).run()
+    assert len(at.success) == right_before + 1
+    set_widgets(at, pool_kernel=3, pool_stride=2, pool_padding=1, pool_ceil=True)
+    assert "window 3, stride 2, padding 1" in texts(at)

@@ -1,7 +1,8 @@
 """The receptive-field page under AppTest: default and extreme values, presets, the stack builder, both languages."""
 
+import numpy as np
 import pytest
-from harness import ROOT, open_page, texts
+from harness import ROOT, open_page, png_bytes, texts
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.receptive_field import receptive_field
@@ -38,6 +39,19 @@ def test_default_page_in_both_languages(lang, words):
     assert not at.warning
     shown = texts(at)
     assert ("a 8×8 field" in shown) if lang == "en" else ("感受野为 8×8" in shown)
+
+
+def test_a_big_upload_runs_the_stack_on_a_smaller_copy_and_says_so():
+    """A 1024² photo: the stack, the table and the neuron are on its 627² area-averaged copy, and the page says so."""
+    at = open_page("receptive_field", "en")
+    at.sidebar.selectbox(key="image_source").set_value("upload").run()
+    photo = np.random.default_rng(1).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    at.sidebar.file_uploader(key="upload_file").upload("big.png", png_bytes(photo), "image/png").run()
+    assert not at.exception, at.exception
+    assert "this page works on a 627 × 627 copy" in texts(at)
+    assert list(table(at).iloc[:, 3]) == ["627×627", "625×625", "312×312", "310×310"]  # conv → 2×2 pool → conv
+    assert (at.session_state.rf_row, at.session_state.rf_col) == (155, 155)  # the last map's centre
+    assert proofs_pass(at)
 
 
 @pytest.mark.parametrize("preset, field", [

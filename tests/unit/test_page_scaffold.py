@@ -98,3 +98,20 @@ def test_scaffolded_pages_are_thin_and_import_no_torch(topic):
     source = (ROOT / "pages" / f"{topic}.py").read_text(encoding="utf-8")
     assert "import torch" not in source and "from torch" not in source
     assert len(source.splitlines()) <= 300
+
+
+@pytest.mark.parametrize("topic", SCAFFOLDED)
+def test_every_value_a_lesson_question_takes_from_the_page_exists_there(topic):
+    """A question's `answer: =name` and `{name}` are a live answer the page computes or one of its controls; an
+    unknown name would skip the question on every visit, silently (the lesson only skips values unavailable now)."""
+    page = load_page(topic)
+    known = set(page.controls) | set(page.live_answers)
+    for lang in ("en", "zh"):
+        path = ROOT / "lessons" / lang / f"{topic}.md"
+        if not path.exists():
+            continue
+        lesson = parse_lesson(path.read_text(encoding="utf-8"))
+        for step in lesson.steps:
+            for quiz in (part for part in step.parts if hasattr(part, "placeholders")):
+                names = quiz.placeholders | ({quiz.live} if quiz.live else set())
+                assert names <= known, f"{topic} ({lang}): {sorted(names - known)} in «{quiz.question[:60]}»"

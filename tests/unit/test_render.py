@@ -41,6 +41,20 @@ def test_png_is_lossless():
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), picture)
 
 
+def test_a_palette_png_shows_exactly_the_colours_of_the_colour_map_in_fewer_bytes():
+    x = np.random.default_rng(0).normal(size=(200, 240)).astype(np.float32)
+    for cmap, signed in (("RdBu_r", True), ("viridis", False), ("gray", False)):
+        rgb, lo, hi, name = render.colorize(x, signed, cmap=cmap)
+        index, *scale = render.color_indices(x, signed, cmap=cmap)
+        assert scale == [lo, hi, name] and index.shape == x.shape
+        palette_png = render.to_png(index, cmap)
+        decoded = Image.open(io.BytesIO(palette_png))
+        assert decoded.mode == "P"
+        np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), rgb)
+        if cmap != "gray":  # noise in colour: one byte a pixel instead of three (three equal ones deflate well)
+            assert len(palette_png) < len(render.to_png(rgb)) / 2
+
+
 def test_draw_box_outlines_and_clips():
     picture = np.zeros((10, 10, 3), np.uint8)
     boxed = render.draw_box(picture, 2, 3, 4, 5, thickness=1)
