@@ -4,6 +4,7 @@ Not part of the suite (it writes PNGs, never tracked files). Run before and afte
   .venv/bin/python bench/screens.py --out /tmp/shots/before --pages convolution,pooling --widths 1400,390
 --pages all: every page of ui/catalog.py. --present: presentation mode (?present=1, files *_present.png).
 --popovers: also the Link and Download popovers opened (viewport shots, files *_link.png, *_download.png).
+--upload 1024: a 1024 × 1024 photo uploaded first instead of the sample (files *_upload1024.png).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 
+from bench_browser import photo_like, upload  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--langs", default="en,zh")
     parser.add_argument("--present", action="store_true", help="presentation mode: ?present=1")
     parser.add_argument("--popovers", action="store_true", help="also shoot the Link and Download popovers open")
+    parser.add_argument("--upload", type=int, default=0, help="side of a square photo to upload first (0: the sample)")
     args = parser.parse_args()
     if args.pages == "all":
         args.pages = ",".join(topic.name for topic in PAGES)
@@ -74,6 +77,8 @@ def main() -> None:
                         extra = "&present=1" if args.present else ""
                         page.goto(f"http://127.0.0.1:{port}/{path}?lang={lang}{extra}")
                         page.wait_for_selector(IDLE, timeout=120_000)
+                        if args.upload:
+                            upload(page, photo_like(args.upload), args.upload)
                         page.wait_for_timeout(1500)  # charts and pictures settle
                         # Streamlit scrolls inside its main block: make the viewport as tall as the content.
                         height, previous = 0, -1
@@ -89,7 +94,8 @@ def main() -> None:
                             if not page.locator('[data-testid^="stSkeleton"]').count():
                                 break
                             page.wait_for_timeout(500)
-                        stem = f"{name}_{lang}_{width}" + ("_present" if args.present else "")
+                        stem = (f"{name}_{lang}_{width}" + ("_present" if args.present else "")
+                                + (f"_upload{args.upload}" if args.upload else ""))
                         target = args.out / f"{stem}.png"
                         page.screenshot(path=str(target))
                         errors = page.locator('[data-testid="stException"]').count()

@@ -210,7 +210,7 @@ def colorbar_html(lo: float, hi: float, cmap: str, width_px: int = 200) -> str:
     """The colour scale of a matrix or map as a thin CSS gradient with its end values (and 0 when centred)."""
     stops = ",".join(_hex(rgb) for rgb in _lut(cmap)[np.linspace(0, 255, 9).astype(int)])
     middle = "0" if lo < 0 < hi and abs(lo + hi) < 1e-9 else ""
-    return (f'<div style="width:{width_px}px;font-size:14px;line-height:1.2;margin-bottom:0.5rem">'
+    return (f'<div style="width:{width_px}px;max-width:100%;font-size:14px;line-height:1.2;margin-bottom:0.5rem">'
             f'<div style="height:10px;background:linear-gradient(to right,{stops})"></div>'
             f'<div style="display:flex;justify-content:space-between"><span>{format_number(lo, 3)}</span>'
             f'<span>{middle}</span><span>{format_number(hi, 3)}</span></div></div>')

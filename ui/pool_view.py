@@ -70,7 +70,7 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
     summary = results["summary"]
     pngs, limit, top_grad = zoom_pngs(key, what, crop, tuple(scale.values()), X, results)
     show_gallery(pngs[:3], [t("pooling.crop_caption", h=crop[2], w=crop[3], top=crop[0], left=crop[1])]
-                 + [t("pooling.upsampled_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")], width=ZOOM)
+                 + [t("pooling.upsampled_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")])
     metrics, maps = st.columns([1, 2])
     with metrics:
         for name in ("max", "avg"):
@@ -78,11 +78,11 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
         st.caption(t("pooling.lost_max_sign", share=f"{100 * summary['max_not_below']:.0f}"))
     with maps:
         show_gallery(pngs[3:5], [t("pooling.lost_map_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")],
-                     [colorbar_html(-limit, limit, "RdBu_r", ZOOM)] * 2, columns=2, width=ZOOM)
+                     [colorbar_html(-limit, limit, "RdBu_r", ZOOM)] * 2, columns=2)
     st.subheader(t("pooling.grad_title"))
     st.caption(t("pooling.grad_caption"))
     show_gallery(pngs[5:], [t(f"pooling.{c}") for c in ("grad_lit_caption", "grad_max_caption", "grad_avg_caption")],
-                 [None] + [colorbar_html(0.0, top_grad, "viridis", ZOOM)] * 2, width=ZOOM)
+                 [None] + [colorbar_html(0.0, top_grad, "viridis", ZOOM)] * 2)
     first, second = st.columns(2)
     first.metric(t("pooling.grad_reached_max"), f"{100 * summary['reached_max']:.1f} %")
     second.metric(t("pooling.grad_reached_avg"), f"{100 * summary['reached_avg']:.1f} %")

@@ -32,7 +32,7 @@ def show_pool_arithmetic(example: PoolExample, numbers, sums, shape: tuple[int, 
         winner = (example.winner[0] - example.top, example.winner[1] - example.left)
         show_number_grid(example.window, decimals=3, cell_px=max(30, min(52, 208 // k)), highlight=[winner], **scale)
     with sums:
-        values = ", ".join(f"{v:.3g}" for v in example.window[np.isfinite(example.window)].ravel()[:16])
+        values = ", ".join(f"{v:.4g}" for v in example.window[np.isfinite(example.window)].ravel()[:16])  # as the max
         more = r", \dots" if k * k > 16 else ""
         st.latex(rf"\max({values}{more}) = {example.maximum:.4g}")
         st.markdown(t("pooling.explain_winner", r=example.winner[0], c=example.winner[1],
