@@ -190,6 +190,13 @@ def show_global(image: np.ndarray, digest: str) -> None:
 
 
 def experiment(page: Page) -> None:
+    pooled(page)
+    show_global(page.image(), page.digest())  # depends on the image alone: a pooling setting leaves it as it is
+
+
+@st.fragment
+def pooled(page: Page) -> None:
+    """Everything the pooling settings change (a fragment: the global pooling table below stays)."""
     image, digest = page.image(), page.digest()
     first_row = st.columns([2, 2, 2])
     source, kind = page.draw("pool_source", first_row[0]), page.draw("pool_type", first_row[2])
@@ -215,7 +222,7 @@ def experiment(page: Page) -> None:
         explore(page, X, key, names, (kind, k, s, p, ceil, count_pad, norm))
         robustness(page, X, key, (k, s, p, ceil, count_pad), "noise")
         robustness(page, X, key, (k, s, p, ceil, count_pad), "shift")
-    show_global(image, digest)
+    page.keep_lesson_current()  # the lesson's live question uses these settings
 
 
 if __name__ == "__main__":

@@ -286,22 +286,30 @@ class Page:
         lo, hi = control.bounds(self.image())
         return (float(lo), float(hi)) if control.is_float else (int(lo), int(hi))
 
+    def keep_lesson_current(self) -> None:
+        """At the end of a fragment's rerun: if a question on the visible lesson step takes a value that this move
+        changed (a live answer, a {placeholder}), run the whole page again, so the question never shows stale
+        numbers. The experiment panel calls it; a fragment inside it whose controls a question uses calls it too."""
+        shown = getattr(self, "_lesson_shown", ())
+        if shown and is_fragment_rerun() and shown_values(self.topic, self.live_answers) != shown:
+            st.rerun(scope="app")
+
     # -- the page -------------------------------------------------------------------------------------------------
     def run(self, experiment: Callable[[Page], None]) -> None:
         """Lesson at the top, the experiment, its downloads, the proof panel at the bottom."""
         ensure_app_shell()
         downloads.start(self.topic)  # what the last run showed is forgotten; the experiment offers what it shows
         self._prepare_state()
-        shown = show_lesson(self.topic, self.live_answers)
+        self._lesson_shown = show_lesson(self.topic, self.live_answers)
         experiment_anchor()
-        _experiment_panel(self, experiment, shown)
+        _experiment_panel(self, experiment)
         downloads.show_downloads()  # outside the fragment: its list is made when it is opened, so it never lags
         if self.code:
             show_source(*self.code)
 
 
 @st.fragment
-def _experiment_panel(page: Page, experiment: Callable[[Page], None], lesson_shown: tuple) -> None:
+def _experiment_panel(page: Page, experiment: Callable[[Page], None]) -> None:
     """The experiment and its link. A fragment: moving one of its controls reruns this panel alone, not
     the navigation, the sidebar and the lesson (together about half of a full run's cost, and unchanged by a
     move). Only when a question on the visible lesson step takes a value that this move changed (a live answer, a
@@ -313,8 +321,7 @@ def _experiment_panel(page: Page, experiment: Callable[[Page], None], lesson_sho
     experiment(page)
     page._sync_url()
     share_link(head)  # after the sync, so the link carries every setting of this run
-    if lesson_shown and is_fragment_rerun() and shown_values(page.topic, page.live_answers) != lesson_shown:
-        st.rerun(scope="app")
+    page.keep_lesson_current()
 
 
 @lru_cache(maxsize=256)

@@ -145,3 +145,20 @@ def _map(gray):
     from cnn_core.explain import feature_maps
 
     return feature_maps(gray[None], KERNELS["diff_x"])[0]
+
+
+def test_a_pooling_setting_moved_in_its_panel_brings_the_lesson_question_up_to_date(browser, server):
+    """The pooling settings rerun their own panel (a fragment inside the experiment); the lesson's live question
+    uses them, so the move must redraw the lesson too, or the question would ask about the old window."""
+    from ui.lesson import load_lesson
+
+    steps = len(load_lesson("pooling", "en").steps)
+    page = open_app(browser, server, f"pooling?step={steps}")
+    question = page.get_by_text(re.compile(r"With max pooling, window \d, stride \d, padding \d")).first
+    question.wait_for(timeout=60_000)
+    assert "window 2, stride 2, padding 0" in question.inner_text()
+    thumb = page.locator('.st-key-pool_kernel input[type="range"]').first
+    thumb.focus()
+    thumb.press("ArrowRight")
+    page.get_by_text("window 3, stride 2, padding 0").first.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE)
