@@ -182,7 +182,7 @@ def neuron_panel(page: Page, key: tuple) -> None:
     image, digest = page.image(), page.digest()
     st.subheader(t("receptive_field.neuron_title"))
     st.caption(t("receptive_field.neuron_help"))
-    weights_column, relu_column, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
+    weights_column, relu_column, _ = st.columns([2, 2, 1], vertical_alignment="bottom")
     weights, relu = page.draw("rf_weights", weights_column), page.draw("rf_relu", relu_column)
     gray, layers = gray_of(digest, image), layers_of(key)
     maps = cached_maps(digest, key, weights, relu, gray)
@@ -257,7 +257,7 @@ def experiment(page: Page) -> None:
     sync_stack()
     if (problem := SS.pop("_rf_link_problem", None)) is not None:
         show_problem(problem)  # the link's stack could not be read: the default one is shown
-    page.draw("rf_preset", st.columns([2, 3])[0])
+    page.draw("rf_preset", st.columns([3, 2])[0])  # wide enough for "conv → pool → conv"-like names
     rows = stack_builder(page)
     stack_to_link()
     layers, image = as_torch_layers(rows), page.image()
@@ -269,12 +269,10 @@ def experiment(page: Page) -> None:
         show_problem(error)
         return
     st.subheader(t("receptive_field.table_title"))
-    table_column, formula_column = st.columns([3, 2])
-    with table_column:
-        layer_table(rows, shapes, fields, params, image.shape)
-    with formula_column:
-        st.markdown(f"**{t('receptive_field.formula_title')}**")
-        st.markdown(t("receptive_field.formula_intro"))
+    layer_table(rows, shapes, fields, params, image.shape)  # the whole width: eight columns (at 1024 px too)
+    words, formulas = st.columns([2, 3])
+    words.markdown(f"**{t('receptive_field.formula_title')}**\n\n{t('receptive_field.formula_intro')}")
+    with formulas:
         st.latex(r"r_l = r_{l-1} + (k_l - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l")
         st.latex(receptive_field_latex(layers, axis=1))
     neuron_panel(page, maps_key(stack_key(rows)))

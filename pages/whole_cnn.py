@@ -263,11 +263,11 @@ def show_evaluation(net_id: str, w: dict) -> None:
         show_number_grid(matrix.astype(np.float32), decimals=0, signed=False, cell_px=30)  # 10 columns fit at 1024 px
     with right:
         st.markdown(t("whole_cnn.mistakes_title", n=len(wrong)))
-        for start in range(0, min(len(wrong), 24), 6):
-            for column, i in zip(st.columns(6), wrong[start:start + 6], strict=False):
-                with column:
-                    show_png(picture_png(f"held{i}", data()[2][i], 8), t("whole_cnn.mistake", i=i,
-                             label=int(data()[3][i]), answer=int(answers[i])))
+        mistakes = st.container(horizontal=True, gap="small")  # as many per row as fit: captions stay whole
+        for i in wrong[:24]:
+            with mistakes.container(width=84):
+                show_png(picture_png(f"held{i}", data()[2][i], 8), t("whole_cnn.mistake", i=i,
+                         label=int(data()[3][i]), answer=int(answers[i])))
 
 
 @st.fragment

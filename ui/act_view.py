@@ -22,7 +22,7 @@ def line_chart(rows: list[dict], x_title: str, y_title: str, colors: dict[str, s
     y = {"field": "y", "type": "quantitative", "title": y_title}
     if log_y:
         y.update(scale={"type": "log"}, axis={"format": ".0e"})
-    color = {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"},
+    color = {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top", "direction": "vertical"},  # one entry a line: none is cut off
              "scale": {"domain": list(colors), "range": list(colors.values())}}
     st.vega_lite_chart({"height": height, "layer": [{  # data inside a layer: sent as is, not via Arrow
         "data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5, "point": points},

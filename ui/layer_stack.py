@@ -198,8 +198,8 @@ def stack_builder(page: Page) -> list[dict]:
     header = st.columns(widths, gap="xsmall", vertical_alignment="bottom")
     for column, name in zip(header[1:7], FIELDS, strict=True):  # small, whole words: narrow columns broke them
         text = html.escape(t(f"receptive_field.col_{name}"))
-        column.markdown(f'<div title="{text}" style="font-size:0.8rem;font-weight:600;white-space:nowrap;'
-                        f'overflow:hidden;text-overflow:ellipsis">{text}</div>', unsafe_allow_html=True)
+        column.markdown(f'<div style="font-size:0.8rem;font-weight:600;line-height:1.2;overflow-wrap:normal;'
+                        f'word-break:keep-all">{text}</div>', unsafe_allow_html=True)  # breaks between words only
     for index, row in enumerate(rows):
         cells = st.columns(widths, gap="xsmall", vertical_alignment="center")
         cells[0].markdown(f"**{index + 1}**")

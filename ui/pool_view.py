@@ -94,7 +94,7 @@ def robustness(page: Page, X: np.ndarray, key: tuple, pooling: tuple, which: str
     """Noise or a shift: how much do the pooled outputs change? (Each moves on its own.)"""
     st.subheader(t(f"pooling.{which}_title"))
     st.caption(t(f"pooling.{which}_caption"))
-    left, right = st.columns([1, 2] if which == "noise" else [2, 1])
+    left, right = st.columns([1, 1] if which == "noise" else [2, 1])  # the noise kinds' names whole
     keys = ("pool_noise_kind", "pool_noise") if which == "noise" else ("pool_shift", "pool_shift_dir")
     how = (which, page.draw(keys[0], left), page.draw(keys[1], right))
     change = computed(key, ("change", how, pooling), X)
