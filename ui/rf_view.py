@@ -31,7 +31,8 @@ def layer_table(rows, shapes, fields, params, image_shape) -> None:
                       f"{row['kernel']} / {row['stride']} / {row['padding']} / {row['dilation']}",
                       f"{shape[0]}×{shape[1]}", f"{rf.size[0]}×{rf.size[1]}", pair_text(rf.jump),
                       pair_text(rf.start), count])
-    st.dataframe(pd.DataFrame(table, columns=columns), hide_index=True, width="stretch")
+    narrow = {columns[i]: st.column_config.Column(width="small") for i in (0, 5, 6)}  # layer, jump, centre
+    st.dataframe(pd.DataFrame(table, columns=columns), hide_index=True, width="stretch", column_config=narrow)
     st.caption(t("receptive_field.table_help", c=image_shape[2]))
     st.markdown(t("receptive_field.total_params", total=f"{sum(params):,}"))
     convs = [r for r in rows if r["kind"] == "conv"]
