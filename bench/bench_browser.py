@@ -133,7 +133,9 @@ def move(page, key: str, step: int) -> bool:
         (down if step % 2 or up.is_disabled() else up).click()
         return True
     if box.locator('[data-testid="stSelectbox"]').count():
-        box.locator('[data-testid="stSelectbox"]').first.click()
+        select = box.locator('[data-testid="stSelectbox"]').first
+        opener = select.locator('button[aria-haspopup="listbox"]')  # a click on the text field alone may not open
+        (opener.first if opener.count() else select).click()
         options = page.locator('[role="option"]')
         options.first.wait_for()
         page.evaluate("() => { window.__move.start = null; }")  # the move is the option's click, not the opening

@@ -30,9 +30,10 @@ def line_chart(rows: list[dict], x_title: str, y_title: str, colors: dict[str, s
         width="stretch")
 
 
+@st.fragment
 def show_collapse(page: Page) -> None:
-    """1. Two linear layers are one. Not a fragment: a lesson question asks about W₂b₁ for the seed set here, so a
-    new seed must rerun the lesson too (a fragment rerun would leave the question with the old seed)."""
+    """1. Two linear layers are one (a fragment: a new seed reruns this panel; the whole page only when the
+    lesson's question about W₂b₁ for this seed is on screen, see Page.keep_lesson_current)."""
     st.subheader(t("activations.collapse_title"))
     st.caption(t("activations.collapse_caption"))
     seed = page.draw("act_collapse_seed", st.columns([1, 3])[0])
@@ -59,3 +60,4 @@ def show_collapse(page: Page) -> None:
         st.caption(t("activations.collapse_relu", diff=format_number(differs, 2)) if differs > 0
                    else t("activations.collapse_relu_same"))
     show_code(collapse_linear)
+    page.keep_lesson_current()

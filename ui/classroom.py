@@ -38,6 +38,10 @@ _FLASH_CSS = """<style>
 /* A row of many controls (a container keyed controls_…) wraps when each control would be narrower than 8rem. */
 [class*="st-key-controls_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
 [class*="st-key-controls_"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 8rem; }
+/* On a phone the layer builder's columns are stacked: each input shows its own label, the header row goes. */
+@media (max-width: 640px) {
+  .st-key-rf_builder_head { display: none; }
+  .st-key-rf_builder [data-testid="stWidgetLabel"] { display: flex !important; } }
 /* The layer table's one-glyph buttons (move up, down, remove) keep their glyph in a narrow column. */
 :is([class*="st-key-rf_up_"], [class*="st-key-rf_down_"], [class*="st-key-rf_remove_"]) button {
   padding-left: 0.15rem; padding-right: 0.15rem; min-width: 0; width: 100%; }

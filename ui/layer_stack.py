@@ -195,13 +195,14 @@ def stack_builder(page: Page) -> list[dict]:
     st.caption(t("receptive_field.builder_help"))
     rows = SS.rf_stack
     widths = [0.4, 2.2, 1, 1, 1, 1, 1.3, 0.5, 0.5, 0.5]
-    header = st.columns(widths, gap="xsmall", vertical_alignment="bottom")
+    header = st.container(key="rf_builder_head").columns(widths, gap="xsmall", vertical_alignment="bottom")
     for column, name in zip(header[1:7], FIELDS, strict=True):  # small, whole words: narrow columns broke them
         text = html.escape(t(f"receptive_field.col_{name}"))
         column.markdown(f'<div style="font-size:0.8rem;font-weight:600;line-height:1.2;overflow-wrap:normal;'
                         f'word-break:keep-all">{text}</div>', unsafe_allow_html=True)  # breaks between words only
+    table = st.container(key="rf_builder")  # on a phone its inputs show their own labels (ui/classroom.py)
     for index, row in enumerate(rows):
-        cells = st.columns(widths, gap="xsmall", vertical_alignment="center")
+        cells = table.columns(widths, gap="xsmall", vertical_alignment="center")
         cells[0].markdown(f"**{index + 1}**")
         for column, field in zip(cells[1:7], FIELDS, strict=True):
             disabled = ((field == "channels" and row["kind"] != "conv")

@@ -162,3 +162,18 @@ def test_a_pooling_setting_moved_in_its_panel_brings_the_lesson_question_up_to_d
     thumb.press("ArrowRight")
     page.get_by_text("window 3, stride 2, padding 0").first.wait_for(timeout=60_000)
     page.wait_for_selector(IDLE)
+
+
+def test_a_new_seed_in_the_collapse_panel_brings_the_lesson_question_up_to_date(browser, server):
+    """Activations: the random layers' seed reruns its own panel, and the lesson question about W₂b₁ for that seed,
+    when it is on screen, is asked again with the new seed."""
+    from ui.lesson import load_lesson
+
+    steps = load_lesson("activations", "en").steps
+    step = next(n for n, s in enumerate(steps, start=1) if any(getattr(q, "live", None) == "act_w2b1_first"
+                                                                for q in s.parts))
+    page = open_app(browser, server, f"activations?step={step}")
+    page.get_by_text("With the random layers on the page now (seed 0)").first.wait_for(timeout=60_000)
+    page.locator(".st-key-act_collapse_seed button[data-testid=stNumberInputStepUp]").first.click()
+    page.get_by_text("With the random layers on the page now (seed 1)").first.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE)
