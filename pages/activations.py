@@ -217,10 +217,11 @@ def show_feature_map(page: Page, name: str, parameter: float | None) -> None:
     maps = st.columns(2)
     captions = (t("activations.map_before", h=before.shape[0], w=before.shape[1]),
                 t("activations.map_after", f=function_label(name, parameter)))
-    for column, values, (lo, hi), caption, color in zip(maps, (before, after), ranges, captions,
-                                                        (COLORS["without"], COLORS["with"]), strict=True):
+    names = ((page.digest(), kernel, bias), (page.digest(), kernel, bias, name, parameter))  # what each map holds
+    for column, values, (lo, hi), caption, color, shown in zip(maps, (before, after), ranges, captions,
+                                                               (COLORS["without"], COLORS["with"]), names, strict=True):
         with column:
-            show_map(values, caption, signed=lo < 0, vmin=lo, vmax=hi)
+            show_map(values, caption, signed=lo < 0, vmin=lo, vmax=hi, cache_key=shown)
             show_histogram(values, color, (lo, hi), height=220, share_title=True)
     shares = unit_shares(before, after, slope)
     metrics = st.columns(4)

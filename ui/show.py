@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -53,10 +55,32 @@ def show_colorbar(lo: float, hi: float, cmap: str) -> None:
     st.caption(f"{render.format_number(lo, 3)}{middle}{render.format_number(hi, 3)}")
 
 
+_MAP_PNGS: OrderedDict[tuple, tuple] = OrderedDict()  # the last 64 maps show_map encoded, for every session
+_MAP_PNGS_LOCK = threading.Lock()
+
+
+def _cached_map_png(key: tuple, x: np.ndarray, signed: bool | None, kwargs: dict) -> tuple:
+    """map_png once per key (a plain LRU: st.cache_data would hash the whole map on every rerun)."""
+    key = (key, signed, tuple(sorted(kwargs.items())))
+    with _MAP_PNGS_LOCK:
+        if key in _MAP_PNGS:
+            _MAP_PNGS.move_to_end(key)
+            return _MAP_PNGS[key]
+    drawn = map_png(x, signed, **kwargs)
+    with _MAP_PNGS_LOCK:
+        _MAP_PNGS[key] = drawn
+        while len(_MAP_PNGS) > 64:
+            _MAP_PNGS.popitem(last=False)
+    return drawn
+
+
 def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = None, colorbar: bool = True,
-             width: int | str = "stretch", **kwargs) -> None:
-    """One feature map with a caption and its colour scale (width: pixels, or "stretch" to the column)."""
-    png, lo, hi, cmap = map_png(x, signed, **kwargs)
+             width: int | str = "stretch", cache_key: tuple | None = None, **kwargs) -> None:
+    """One feature map with a caption and its colour scale (width: pixels, or "stretch" to the column).
+
+    cache_key: a hashable name for exactly what `x` holds (e.g. (image digest, kernel, bias)): its picture is then
+    encoded once, not on every rerun that shows it unchanged."""
+    png, lo, hi, cmap = map_png(x, signed, **kwargs) if cache_key is None else _cached_map_png(cache_key, x, signed, kwargs)
     offer(caption, x, "map", key=slot(_image(png, caption, width)), vmin=lo, vmax=hi, cmap=cmap)
     if colorbar:
         show_colorbar(lo, hi, cmap)

@@ -69,3 +69,19 @@ def test_colorbar_html_labels_both_ends_and_zero_when_centred():
     labels = re.findall(r"<span>([^<]*)</span>", render.colorbar_html(-2.0, 2.0, render.SIGNED_CMAP))
     assert labels == ["-2", "0", "2"]
     assert re.findall(r"<span>([^<]*)</span>", render.colorbar_html(0.0, 1.0, render.UNSIGNED_CMAP)) == ["0", "", "1"]
+
+
+def test_a_map_named_by_a_cache_key_is_encoded_once_and_exactly_like_an_unnamed_one(monkeypatch):
+    from ui import show
+
+    x = np.random.default_rng(2).normal(size=(30, 40)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(show, "map_png", lambda *a, **k: calls.append(a) or show.render.to_png(np.zeros((2, 2), np.uint8)))
+    key = ("a map only this test names", id(calls))
+    first = show._cached_map_png(key, x, True, {"vmin": -1.0, "vmax": 1.0})
+    assert show._cached_map_png(key, x, True, {"vmin": -1.0, "vmax": 1.0}) is first and len(calls) == 1
+    show._cached_map_png(key, x, True, {"vmin": -2.0, "vmax": 2.0})  # another colour scale: another picture
+    assert len(calls) == 2
+    monkeypatch.undo()
+    png, lo, hi, cmap = show._cached_map_png(("another map",), x, True, {"vmin": -1.0, "vmax": 1.0})
+    assert (png, lo, hi, cmap) == show.map_png(x, True, vmin=-1.0, vmax=1.0)
