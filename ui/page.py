@@ -185,6 +185,7 @@ class Page:
         self.controls = {control.key: control for control in controls}
         self.code = tuple(code)
         self.live_answers = live_answers or {}
+        self._lesson_shown: tuple = ()  # what the lesson's questions showed in this run (run() sets it)
 
     def image(self) -> np.ndarray:
         """The image this page works on (ui.image_source.working_image): the controls' bounds and defaults too."""
@@ -290,8 +291,7 @@ class Page:
         """At the end of a fragment's rerun: if a question on the visible lesson step takes a value that this move
         changed (a live answer, a {placeholder}), run the whole page again, so the question never shows stale
         numbers. The experiment panel calls it; a fragment inside it whose controls a question uses calls it too."""
-        shown = getattr(self, "_lesson_shown", ())
-        if shown and is_fragment_rerun() and shown_values(self.topic, self.live_answers) != shown:
+        if self._lesson_shown and is_fragment_rerun() and shown_values(self.topic, self.live_answers) != self._lesson_shown:
             st.rerun(scope="app")
 
     # -- the page -------------------------------------------------------------------------------------------------
