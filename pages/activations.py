@@ -44,6 +44,7 @@ from cnn_core.render import format_number, to_png
 from cnn_core.xor import XOR_X, XOR_Y, collapse_linear, matrix_latex, random_layers, train_xor
 from ui.act_view import line_chart, show_collapse
 from ui.errors import show_problem
+from ui.image_source import WORKING_PIXELS
 from ui.page import Choice, Number, Page, Slider, Text
 from ui.proof import show_check
 from ui.show import show_code, show_histogram, show_map, show_png
@@ -76,7 +77,7 @@ PAGE = Page("activations", controls=(
            help="activations.temperature_help"),
 ), live_answers={  # a quiz answer: the first entry of W₂b₁ for the random layers on the page now
     "act_w2b1_first": lambda: float((lambda W1, b1, W2, b2, x: (W2 @ b1)[0])(*random_layers(seed=SS.act_collapse_seed))),
-}, pixels=512 * 768)  # a bigger image than the sample is worked on as a copy that size (the feature map panel)
+}, pixels=WORKING_PIXELS)  # the feature map panel: a bigger image is worked on as a smaller copy
 
 
 def number(value: float, decimals: int = 3) -> str:

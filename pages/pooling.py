@@ -26,7 +26,7 @@ from cnn_core.pool_backward import pool_gradients
 from cnn_core.render import colorbar_html, planes_picture
 from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
-from ui.image_source import digest_of
+from ui.image_source import WORKING_PIXELS, digest_of
 from ui.page import Choice, Page, Slider, Toggle
 from ui.pool_view import CROP, computed, pooling_input, robustness, show_up_close
 from ui.proof import show_check
@@ -50,8 +50,7 @@ def busiest(image: np.ndarray, part: int) -> int:
     return _busiest(digest_of(image), image)[part]
 
 
-# pixels: an image bigger than the 512 × 768 sample is worked on as a copy that size
-# (each setting pools the whole picture several times)
+# pixels: each setting pools the whole picture several times, so a bigger image is worked on as a smaller copy
 PAGE = Page("pooling", controls=(
     Choice("pool_source", "pooling.source", ("gray", "rgb", "feature"), default="gray", style="radio",
            labels="pooling.source_", help="pooling.source_help", extra=dict(horizontal=True)),
@@ -71,7 +70,7 @@ PAGE = Page("pooling", controls=(
     Slider("pool_shift", "pooling.shift_pixels", 1, 4, default=1),
     Choice("pool_shift_dir", "pooling.shift_dir", explain.DIRECTIONS, default="right", style="radio",
            labels="pooling.dir_", extra=dict(horizontal=True)),
-), pixels=512 * 768, live_answers={  # the lesson's question about the pooled width on the page now
+), pixels=WORKING_PIXELS, live_answers={  # the lesson's question about the pooled width on the page now
     "pool_input_width": lambda: PAGE.image().shape[1],
     "pool_output_width": lambda: explain.output_shape(*PAGE.image().shape[:2], *(st.session_state[key] for key in (
         "pool_kernel", "pool_stride", "pool_padding", "pool_ceil")))[1],

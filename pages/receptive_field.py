@@ -28,6 +28,7 @@ from cnn_core.rf_layers import StackError, output_shapes, parameter_counts
 from cnn_core.rf_network import WEIGHT_MODES, feature_maps, neuron_gradient_numpy, normalised_field, relu_biases, spread
 from ui.clickmap import Box, click_cell
 from ui.errors import show_problem
+from ui.image_source import WORKING_PIXELS
 from ui.layer_stack import (
     DEFAULT_PRESET,
     PRESET_OPTIONS,
@@ -69,8 +70,7 @@ def last_map(image: np.ndarray) -> tuple[int, int]:
 _LAST_MAPS: dict[tuple, tuple[int, int]] = {}
 
 
-# pixels: an image bigger than the 512 × 768 sample is worked on as a copy that size
-# (each stack edit runs the stack over the whole picture)
+# pixels: each stack edit runs the stack over the whole picture; a bigger image is worked on as a smaller copy
 PAGE = Page("receptive_field", controls=(
     Choice("rf_preset", "receptive_field.preset", PRESET_OPTIONS, default=DEFAULT_PRESET,
            labels="receptive_field.preset_"),
@@ -83,7 +83,7 @@ PAGE = Page("receptive_field", controls=(
     Slider("rf_col", "receptive_field.col", 0, lambda image: last_map(image)[1] - 1,
            default=lambda image: last_map(image)[1] // 2),
     *STACK_CONTROLS,
-), pixels=512 * 768, code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field),
+), pixels=WORKING_PIXELS, code=(receptive_field, axis_step, input_box, neuron_gradient, effective_receptive_field, normalised_field),
     live_answers={"rf_field_plus_3x3": lambda: plus_3x3(receptive_field(as_torch_layers(current_rows()))[-1])})
 
 

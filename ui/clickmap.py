@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ import streamlit as st
 from cnn_core import render
 from ui.classroom import presenting
 from ui.downloads import offer
+from ui.shared_cache import SharedCache
 from ui.strings import t
 
 COMPONENTS = Path(__file__).resolve().parent / "components"
@@ -97,25 +96,14 @@ def layers(values: np.ndarray, signed=None, vmin=None, vmax=None, cmap=None, max
     return Layers(png, means, b, (H, W), scale)
 
 
-_LAYERS: OrderedDict[tuple, Layers] = OrderedDict()  # the last 96 maps drawn, for every session
-_LAYERS_LOCK = threading.Lock()
+_LAYERS = SharedCache(96)  # the last 96 maps drawn, for every session (Layers are immutable)
 
 
 def _cached_layers(cache_key: tuple, signed, vmin, vmax, cmap, max_cells: int, width: int, values) -> Layers:
-    """layers(...) once per key. A plain LRU, not st.cache_data: on a rerun the page draws several maps, and
-    st.cache_data's argument hashing and copy of the result cost ~2 ms a map where a dict lookup costs nothing.
-    Layers are immutable, so every session may share them."""
-    key = (cache_key, signed, vmin, vmax, cmap, max_cells, width)
-    with _LAYERS_LOCK:
-        if key in _LAYERS:
-            _LAYERS.move_to_end(key)
-            return _LAYERS[key]
-    drawn = layers(values() if callable(values) else values, signed, vmin, vmax, cmap, max_cells, width)
-    with _LAYERS_LOCK:
-        _LAYERS[key] = drawn
-        while len(_LAYERS) > 96:
-            _LAYERS.popitem(last=False)
-    return drawn
+    """layers(...) once per key (ui.shared_cache: cheaper than st.cache_data for several maps a rerun)."""
+    return _LAYERS.get((cache_key, signed, vmin, vmax, cmap, max_cells, width),
+                       lambda: layers(values() if callable(values) else values, signed, vmin, vmax, cmap, max_cells,
+                                      width))
 
 
 def media_url(data: bytes, key: str, mimetype: str = "image/png") -> str:

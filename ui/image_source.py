@@ -21,6 +21,9 @@ from ui.strings import labels, t
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLES = ("scene", "shapes", "digit", "texture")  # assets/<name>.png
 UPLOAD = "upload"
+# Pages whose every move redoes whole-image work (Page(pixels=WORKING_PIXELS)) work on an area-averaged copy of a
+# bigger image, this many pixels: the landscape sample's size, so the samples are used as they are.
+WORKING_PIXELS = 512 * 768
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
 
 

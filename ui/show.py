@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -13,6 +11,7 @@ import streamlit as st
 from cnn_core import render
 from ui.downloads import offer, slot
 from ui.image_source import current_digest, display_image
+from ui.shared_cache import SharedCache
 from ui.strings import t
 
 MIN_BOX = 10  # screen pixels: the smallest box drawn on a picture
@@ -55,23 +54,12 @@ def show_colorbar(lo: float, hi: float, cmap: str) -> None:
     st.caption(f"{render.format_number(lo, 3)}{middle}{render.format_number(hi, 3)}")
 
 
-_MAP_PNGS: OrderedDict[tuple, tuple] = OrderedDict()  # the last 64 maps show_map encoded, for every session
-_MAP_PNGS_LOCK = threading.Lock()
+_MAP_PNGS = SharedCache(64)  # the last 64 maps show_map encoded, for every session
 
 
 def _cached_map_png(key: tuple, x: np.ndarray, signed: bool | None, kwargs: dict) -> tuple:
-    """map_png once per key (a plain LRU: st.cache_data would hash the whole map on every rerun)."""
-    key = (key, signed, tuple(sorted(kwargs.items())))
-    with _MAP_PNGS_LOCK:
-        if key in _MAP_PNGS:
-            _MAP_PNGS.move_to_end(key)
-            return _MAP_PNGS[key]
-    drawn = map_png(x, signed, **kwargs)
-    with _MAP_PNGS_LOCK:
-        _MAP_PNGS[key] = drawn
-        while len(_MAP_PNGS) > 64:
-            _MAP_PNGS.popitem(last=False)
-    return drawn
+    """map_png once per key (st.cache_data would hash the whole map on every rerun)."""
+    return _MAP_PNGS.get((key, signed, tuple(sorted(kwargs.items()))), lambda: map_png(x, signed, **kwargs))
 
 
 def show_map(x: np.ndarray, caption: str | None = None, signed: bool | None = None, colorbar: bool = True,

@@ -12,6 +12,7 @@ from harness import latex, open_page, png_bytes, texts
 
 from cnn_core import explain
 from cnn_core.image import to_grayscale
+from ui.image_source import WORKING_PIXELS
 from ui.lesson_format import TryIt, parse_lesson
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
@@ -238,7 +239,7 @@ def test_a_big_upload_is_pooled_as_a_smaller_copy_and_the_page_says_so(lang, wor
     photo = np.stack([np.add.outer(ramp, ramp) / 2, np.tile(ramp, (1024, 1)), np.full((1024, 1024), 90.0)], axis=-1)
     at.file_uploader(key="upload_file").upload("big.png", png_bytes(photo.astype(np.uint8)), "image/png").run()
     assert not at.exception, at.exception
-    image, copy = at.session_state.image["array"], at.session_state.image["copies"][512 * 768]
+    image, copy = at.session_state.image["array"], at.session_state.image["copies"][WORKING_PIXELS]
     assert image.shape == (1024, 1024, 3) and copy.shape == (627, 627, 3)
     np.testing.assert_allclose(copy.mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=2e-3)
     assert words in texts(at)
