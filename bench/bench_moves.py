@@ -136,7 +136,7 @@ async def measure(url: str, page: str, keys: list[str] | None, moves: int, pids:
         if widget is None or widget.kind not in MOVABLE:
             print(f"{key:28s} not on the page (or not movable)")
             continue
-        cpus, trips, sizes, sign = [], [], [], 1
+        cpus, trips, sizes, deltas, sign = [], [], [], [], 1
         for _ in range(moves):
             widget = student.widgets[key]  # the latest delta (its range may have changed)
             value, sign = next_value(widget, current(widget) if widget.id not in sent else _held(sent[widget.id]),
@@ -156,13 +156,15 @@ async def measure(url: str, page: str, keys: list[str] | None, moves: int, pids:
             await asyncio.sleep(pause)  # let the server finish what it does after the run (media, session writes)
             cpus.append(total_cpu(pids) - cpu_before)
             sizes.append(run.ws_bytes + student.media_bytes - media_before)
+            deltas.append(run.deltas)
         if not cpus:
             continue
         where = "fragment" if widget.fragment_id else "page"
         cpu = statistics.median(cpus) * 1000
         figures.append(cpu)
         print(f"{key:28s} {widget.kind:13s} {where:8s} server CPU {cpu:6.0f} ms/move   round trip "
-              f"{statistics.median(trips) * 1000:6.0f} ms   {statistics.median(sizes) / 1024:7.1f} kB/move", flush=True)
+              f"{statistics.median(trips) * 1000:6.0f} ms   {statistics.median(sizes) / 1024:7.1f} kB/move   "
+              f"{statistics.median(deltas):4.0f} deltas", flush=True)
     if figures:
         print(f"median over {len(figures)} controls: {statistics.median(figures):.0f} ms server CPU per move")
     await student.close()

@@ -124,6 +124,7 @@ class Run:
     media: list = field(default_factory=list)  # download tasks
     exceptions: list = field(default_factory=list)
     ws_bytes: int = 0
+    deltas: int = 0  # elements and blocks the browser must render (its cost grows with them: ~2 ms each here)
     media_urls: list = field(default_factory=list)
 
 
@@ -264,7 +265,9 @@ class Student:
             self.page_script_hash = msg.navigation.page_script_hash
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
-        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+        if kind == "delta" and self.run:
+            self.run.deltas += 1
+        if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             self._element(msg.delta.new_element, msg.delta.fragment_id)
         elif kind == "script_finished":
             self._finished(msg)

@@ -11,6 +11,7 @@ Widget keys (lessons' ```try blocks may set them):
   pool_crop_row, pool_crop_col   0–100: where the zoomed crop sits (percent); both start where the image is busiest
   pool_noise 0.0–0.5, pool_noise_kind "gaussian" | "salt" | "pepper"
   pool_shift 1–4, pool_shift_dir "right" | "down"
+  pool_look        "lost" | "gradient" | "noise" | "shift"   (which closer look is shown under the worked example)
 """
 
 import numpy as np
@@ -35,6 +36,7 @@ from ui.worked import show_pool_arithmetic, show_pool_worked_numbers
 
 SHOWN = 400  # the input and its pooled output on screen (px)
 TYPES = ("max", "avg", "lp")
+LOOKS = ("lost", "gradient", "noise", "shift")  # the "Look closer" panels (ui/pool_view.py), one shown at a time
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -70,6 +72,8 @@ PAGE = Page("pooling", controls=(
     Slider("pool_shift", "pooling.shift_pixels", 1, 4, default=1),
     Choice("pool_shift_dir", "pooling.shift_dir", explain.DIRECTIONS, default="right", style="radio",
            labels="pooling.dir_", extra=dict(horizontal=True)),
+    Choice("pool_look", "pooling.look", LOOKS, default="lost", style="radio", labels="pooling.look_",
+           help="pooling.look_help", extra=dict(horizontal=True)),
 ), pixels=WORKING_PIXELS, live_answers={  # the lesson's question about the pooled width on the page now
     "pool_input_width": lambda: PAGE.image().shape[1],
     "pool_output_width": lambda: explain.output_shape(*PAGE.image().shape[:2], *(st.session_state[key] for key in (
@@ -135,12 +139,10 @@ def show_explained(page: Page, X: np.ndarray, Y: np.ndarray, name: str, scale: d
 
 
 @st.fragment
-def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: tuple) -> None:
-    """The input and its pooled output (click to explain), which input won, and up close: a click or a crop move
-    reruns only this panel."""
+def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: tuple, scale: dict) -> None:
+    """The input and its pooled output (click to explain) and which input won: a click reruns only this panel."""
     kind, k, s, p, ceil, count_pad, norm = settings
     state, (H, W) = st.session_state, X.shape[2:]
-    scale = explain.display_scale(X, state.pool_source == "feature")
     Y = computed(key, ("pool", *settings), X)
     out_scale = explain.display_scale(np.nan_to_num(Y), True) if kind == "lp" else scale  # Lp: p = 1 is a sum
     p = 0 if kind == "lp" else p  # torch's lp_pool2d has no padding
@@ -167,7 +169,6 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
     show_check(explain.pool, X, *settings, key=(*key, *settings), label=t(f"pooling.type_{kind}"), on_copy=0)
     show_explained(page, X, Y, names[0], scale, settings, i, j)
     show_pool_worked_numbers(X, names[0], state.pool_row, state.pool_col, settings)
-    show_up_close(page, X, key, scale, settings)
 
 
 def show_global(image: np.ndarray, digest: str) -> None:
@@ -218,9 +219,14 @@ def pooled(page: Page) -> None:
         show_problem(error)
     else:
         show_formula(H, W, X.shape[1], k, s, 0 if kind == "lp" else p, ceil)
-        explore(page, X, key, names, (kind, k, s, p, ceil, count_pad, norm))
-        robustness(page, X, key, (k, s, p, ceil, count_pad), "noise")
-        robustness(page, X, key, (k, s, p, ceil, count_pad), "shift")
+        settings = (kind, k, s, p, ceil, count_pad, norm)
+        scale = explain.display_scale(X, source == "feature")
+        explore(page, X, key, names, settings, scale)
+        look = page.draw("pool_look")
+        if look in ("lost", "gradient"):
+            show_up_close(page, X, key, scale, settings, look)
+        else:
+            robustness(page, X, key, settings[1:6], look)
     page.keep_lesson_current()  # the lesson's live question uses these settings
 
 

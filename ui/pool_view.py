@@ -1,7 +1,9 @@
 """Display pieces of the pooling page: its cached work (every pooled result, once per input and settings), the
-up-close panel (what pooling loses, where the gradient flows) and the robustness panels (noise, shift).
+up-close panel (what pooling loses, or where the gradient flows) and the robustness panels (noise, shift).
 
-Each panel is a fragment: moving the crop, the noise or the shift reruns that panel alone.
+The page shows one of the four at a time (its "Look closer" choice): every element drawn costs the browser ~1.5 ms
+on each settings move, and the four together are about half of the page's. Each panel is a fragment: moving the
+crop, the noise or the shift reruns that panel alone.
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ def zoom_pngs(key: tuple, what: tuple, crop: tuple, scale: tuple, _X: np.ndarray
 
 
 @st.fragment
-def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: tuple) -> None:
-    """Max vs average pooled and blown back up (what was lost), then where the gradient flows back to."""
+def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: tuple, look: str) -> None:
+    """A zoomed crop (its sliders move this panel alone), and on it either what pooling loses (max vs average,
+    pooled and blown back up) or where the gradient flows back to (look = "lost" | "gradient")."""
     k, s, p, ceil, count_pad = settings[1:6]
-    st.subheader(t("pooling.lost_title"))
-    st.caption(t("pooling.lost_caption"))
+    title, caption = ("lost_title", "lost_caption") if look == "lost" else ("grad_title", "grad_caption")
+    st.subheader(t(f"pooling.{title}"))
+    st.caption(t(f"pooling.{caption}"))
     row_column, col_column = st.columns(2)
     crop = explain.crop_box(*X.shape[2:], page.draw("pool_crop_row", row_column), page.draw("pool_crop_col", col_column),
                             CROP)
@@ -69,6 +73,15 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
     results = computed(key, what, X)
     summary = results["summary"]
     pngs, limit, top_grad = zoom_pngs(key, what, crop, tuple(scale.values()), X, results)
+    if look == "gradient":
+        show_gallery(pngs[5:], [t(f"pooling.{c}") for c in ("grad_lit_caption", "grad_max_caption", "grad_avg_caption")],
+                     [None] + [colorbar_html(0.0, top_grad, "viridis", ZOOM)] * 2)
+        first, second = st.columns(2)
+        first.metric(t("pooling.grad_reached_max"), f"{100 * summary['reached_max']:.1f} %")
+        second.metric(t("pooling.grad_reached_avg"), f"{100 * summary['reached_avg']:.1f} %")
+        show_check(pool_gradients, X, k, s, p, ceil, count_pad, key=(*key, *what), label=t("pooling.grad_check_label"),
+                   on_copy=0)
+        return
     show_gallery(pngs[:3], [t("pooling.crop_caption", h=crop[2], w=crop[3], top=crop[0], left=crop[1])]
                  + [t("pooling.upsampled_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")])
     metrics, maps = st.columns([1, 2])
@@ -79,14 +92,6 @@ def show_up_close(page: Page, X: np.ndarray, key: tuple, scale: dict, settings: 
     with maps:
         show_gallery(pngs[3:5], [t("pooling.lost_map_caption", type=t(f"pooling.type_{n}")) for n in ("max", "avg")],
                      [colorbar_html(-limit, limit, "RdBu_r", ZOOM)] * 2, columns=2)
-    st.subheader(t("pooling.grad_title"))
-    st.caption(t("pooling.grad_caption"))
-    show_gallery(pngs[5:], [t(f"pooling.{c}") for c in ("grad_lit_caption", "grad_max_caption", "grad_avg_caption")],
-                 [None] + [colorbar_html(0.0, top_grad, "viridis", ZOOM)] * 2)
-    first, second = st.columns(2)
-    first.metric(t("pooling.grad_reached_max"), f"{100 * summary['reached_max']:.1f} %")
-    second.metric(t("pooling.grad_reached_avg"), f"{100 * summary['reached_avg']:.1f} %")
-    show_check(pool_gradients, X, k, s, p, ceil, count_pad, key=(*key, *what), label=t("pooling.grad_check_label"), on_copy=0)
 
 
 @st.fragment

@@ -47,9 +47,13 @@ def show_pool_arithmetic(example: PoolExample, numbers, sums, shape: tuple[int, 
 
 def show_pool_worked_numbers(X: np.ndarray, name: str, row: int, col: int, settings: tuple) -> None:
     """The classic 2×2 example, then an 8×8 patch of the input around (row, col) pooled window by window with the
-    readable loops (max_pool2d_naive, avg_pool2d_naive)."""
+    readable loops (max_pool2d_naive, avg_pool2d_naive). Drawn only while open (on_change="rerun"): closed, it
+    costs a settings move nothing (its ~17 elements would cost the browser ~25 ms on every move)."""
     _, k, s, p, ceil, count_pad, _ = settings
-    with st.expander(t("pooling.worked_title"), expanded=False):
+    expander = st.expander(t("pooling.worked_title"), expanded=False, key="_pool_worked_open", on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
         example = np.array([[[[1, 2], [3, 4]]]], dtype=np.float32)
         left, right = st.columns([1, 3])
         with left:

@@ -48,7 +48,26 @@ def test_defaults_show_shape_formula_and_torch_check(lang, words):
     assert len(at.success) >= 2  # PyTorch checks: the pooled output and the global average pooling
     assert "max |difference|" in texts(at) or "最大绝对误差" in texts(at)
     assert at.dataframe, "the global average pooling table"
+    set_widgets(at, pool_look="gradient")
     assert "25.0 %" in texts(at)  # 2×2 / 2 max pooling: one pixel in four receives a gradient
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_one_closer_look_at_a_time_and_the_worked_numbers_only_when_opened(lang):
+    """The four closer looks are drawn one at a time (each costs the browser on every settings move), and the
+    worked numbers' expander only while it is open."""
+    at = open_page("pooling", lang)
+    strings = tomllib.loads((LESSONS / lang / "ui" / "pooling.toml").read_text(encoding="utf-8"))
+    titles = {look: strings[f"{name}_title"] for look, name in
+              (("lost", "lost"), ("gradient", "grad"), ("noise", "noise"), ("shift", "shift"))}
+    for look in ("lost", "gradient", "noise", "shift", "lost"):
+        set_widgets(at, pool_look=look)
+        shown = {other for other, title in titles.items() if any(title in h.value for h in at.subheader)}
+        assert shown == {look}
+    patch = max(re.split(r"\{[a-z]+\}", strings["worked_patch"]), key=len)  # its longest fixed words
+    assert patch not in texts(at)
+    set_widgets(at, _pool_worked_open=True)
+    assert patch in texts(at)
 
 
 def test_moving_kernel_and_stride_changes_the_shape():
@@ -108,10 +127,14 @@ def test_lp_pooling_of_a_signed_feature_map_warns_about_nan():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_noise_shift_and_crop_extremes(lang):
     at = open_page("pooling", lang)
+    set_widgets(at, pool_look="noise")
     for kind in ("gaussian", "salt", "pepper"):
         set_widgets(at, pool_noise_kind=kind, pool_noise=0.5)
     set_widgets(at, pool_noise=0.0)
     assert "0.0000" in texts(at)  # no noise, no change
+    set_widgets(at, pool_look="lost", pool_crop_row=0, pool_crop_col=100)
+    set_widgets(at, pool_crop_row=100, pool_crop_col=0)
+    set_widgets(at, pool_look="shift")
     set_widgets(at, pool_shift=4, pool_shift_dir="down", pool_crop_row=0, pool_crop_col=100)
     set_widgets(at, pool_shift=2, pool_crop_row=100, pool_crop_col=0)
     # a shift by the stride (2) moves the output instead of leaving it in place: the page points this out
@@ -120,7 +143,7 @@ def test_noise_shift_and_crop_extremes(lang):
 
 def test_gaussian_noise_moves_max_pooling_more_than_average_pooling():
     at = open_page("pooling", "en")
-    set_widgets(at, pool_noise_kind="gaussian", pool_noise=0.2)
+    set_widgets(at, pool_look="noise", pool_noise_kind="gaussian", pool_noise=0.2)
     values = {m.label: float(m.value) for m in at.metric if "mean |change|" in m.label}
     assert values["Max-pooled: mean |change|"] > values["Average-pooled: mean |change|"]
 
@@ -169,6 +192,8 @@ def test_single_pixel_upload_with_a_1x1_window():
     assert any("does not fit" in w.value for w in at.warning)  # the default 2×2 window
     set_widgets(at, pool_kernel=1, pool_stride=1, pool_shift=4, pool_noise=0.5, pool_noise_kind="salt")
     assert "(1, 1, 1, 1) → **(1, 1, 1, 1)**" in shape_line(at)
+    for look in ("gradient", "noise", "shift"):  # every closer look copes with one pixel
+        set_widgets(at, pool_look=look)
 
 
 def test_every_string_the_page_names_exists():
@@ -190,7 +215,9 @@ def test_every_string_the_page_names_exists():
         ("source", ("gray", "rgb", "feature")), ("type", ("max", "avg", "lp")),
         ("noise", ("gaussian", "salt", "pepper")), ("dir", ("right", "down")),
         ("change", ("max", "avg")), ("change_map", ("max", "avg")), ("lost_metric", ("max", "avg")),
-        ("", ("noise_title", "shift_title", "noise_caption", "shift_caption"))) for option in options}
+        ("look", ("lost", "gradient", "noise", "shift")),
+        ("", ("noise_title", "shift_title", "noise_caption", "shift_caption", "lost_title", "lost_caption",
+              "grad_title", "grad_caption"))) for option in options}
     used = {key.lstrip("_") for key in used}
     assert used - set(strings["en"]) == set()
     assert set(strings["en"]) == set(strings["zh"])
