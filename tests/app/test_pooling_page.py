@@ -157,6 +157,10 @@ def test_every_try_button_setting_of_both_lessons_runs():
                 if isinstance(part, TryIt):
                     set_widgets(at, **part.settings)
                     assert not at.warning and not at.error, part.label
+                    if "pool_look" in part.settings:  # a Try-it about noise, a shift, … opens that closer look
+                        title = {"lost": "Up close", "gradient": "gradient flow back", "noise": "add noise",
+                                 "shift": "move the image"}[part.settings["pool_look"]]
+                        assert any(title in h.value for h in at.subheader), part.label
 
 
 def test_lesson_try_button_sets_the_widgets():
