@@ -5,6 +5,7 @@ Not part of the suite (it writes PNGs, never tracked files). Run before and afte
 --pages all: every page of ui/catalog.py. --present: presentation mode (?present=1, files *_present.png).
 --popovers: also the Link and Download popovers opened (viewport shots, files *_link.png, *_download.png).
 --upload 1024: a 1024 × 1024 photo uploaded first instead of the sample (files *_upload1024.png).
+A page may carry settings: --pages "pooling?pool_look=noise" (files pooling_pool_look-noise_*.png).
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def main() -> None:
                 for lang in args.langs.split(","):
                     for width in map(int, args.widths.split(",")):
                         page = browser.new_page(viewport={"width": width, "height": 1000})
-                        path = "" if name == HOME.name else name  # the home page is the root
-                        extra = "&present=1" if args.present else ""
+                        topic, _, settings = name.partition("?")
+                        path = "" if topic == HOME.name else topic  # the home page is the root
+                        extra = ("&present=1" if args.present else "") + (f"&{settings}" if settings else "")
                         page.goto(f"http://127.0.0.1:{port}/{path}?lang={lang}{extra}")
                         page.wait_for_selector(IDLE, timeout=120_000)
                         if args.upload:
@@ -94,7 +96,8 @@ def main() -> None:
                             if not page.locator('[data-testid^="stSkeleton"]').count():
                                 break
                             page.wait_for_timeout(500)
-                        stem = (f"{name}_{lang}_{width}" + ("_present" if args.present else "")
+                        plain = name.replace("?", "_").replace("=", "-").replace("&", "_")
+                        stem = (f"{plain}_{lang}_{width}" + ("_present" if args.present else "")
                                 + (f"_upload{args.upload}" if args.upload else ""))
                         target = args.out / f"{stem}.png"
                         page.screenshot(path=str(target))
