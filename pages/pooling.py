@@ -139,10 +139,12 @@ def show_explained(page: Page, X: np.ndarray, Y: np.ndarray, name: str, scale: d
 
 
 @st.fragment
-def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: tuple, scale: dict) -> None:
-    """The input and its pooled output (click to explain) and which input won: a click reruns only this panel."""
+def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: tuple) -> None:
+    """The input and its pooled output (click to explain), which input won, and the closer look: a click (which
+    also moves the zoomed crop) or another look reruns only this panel."""
     kind, k, s, p, ceil, count_pad, norm = settings
     state, (H, W) = st.session_state, X.shape[2:]
+    scale = explain.display_scale(X, state.pool_source == "feature")
     Y = computed(key, ("pool", *settings), X)
     out_scale = explain.display_scale(np.nan_to_num(Y), True) if kind == "lp" else scale  # Lp: p = 1 is a sum
     p = 0 if kind == "lp" else p  # torch's lp_pool2d has no padding
@@ -169,6 +171,11 @@ def explore(page: Page, X: np.ndarray, key: tuple, names: list[str], settings: t
     show_check(explain.pool, X, *settings, key=(*key, *settings), label=t(f"pooling.type_{kind}"), on_copy=0)
     show_explained(page, X, Y, names[0], scale, settings, i, j)
     show_pool_worked_numbers(X, names[0], state.pool_row, state.pool_col, settings)
+    look = page.draw("pool_look")
+    if look in ("lost", "gradient"):
+        show_up_close(page, X, key, scale, settings, look)
+    else:
+        robustness(page, X, key, settings[1:6], look)
 
 
 def show_global(image: np.ndarray, digest: str) -> None:
@@ -219,14 +226,7 @@ def pooled(page: Page) -> None:
         show_problem(error)
     else:
         show_formula(H, W, X.shape[1], k, s, 0 if kind == "lp" else p, ceil)
-        settings = (kind, k, s, p, ceil, count_pad, norm)
-        scale = explain.display_scale(X, source == "feature")
-        explore(page, X, key, names, settings, scale)
-        look = page.draw("pool_look")
-        if look in ("lost", "gradient"):
-            show_up_close(page, X, key, scale, settings, look)
-        else:
-            robustness(page, X, key, settings[1:6], look)
+        explore(page, X, key, names, (kind, k, s, p, ceil, count_pad, norm))
     page.keep_lesson_current()  # the lesson's live question uses these settings
 
 

@@ -82,11 +82,14 @@ def test_a_click_on_the_pooled_output_shows_which_input_won(browser, server):
     caption.wait_for(timeout=60_000)
     page.wait_for_selector(IDLE)
     old = caption.inner_text()
+    crop = page.get_by_text(re.compile(r"^Input, a \d+ × \d+ crop at row"))  # the closer look's zoomed crop
+    old_crop = crop.inner_text()
     click_at(page, "pool_output_click", 0.25, 0.75, H / W)  # default: 2×2 max pooling, stride 2, gray
     page.wait_for_function("old => Array.from(document.querySelectorAll('[data-testid=stCaptionContainer]'))"
                            ".some(c => c.innerText.startsWith('Check: the pooled output') && c.innerText !== old)",
                            arg=old, timeout=60_000)
     page.wait_for_selector(IDLE)
+    assert crop.inner_text() != old_crop  # the click moved the zoomed crop there too (same fragment)
     match = re.search(r"holds (-?[\d.e-]+) at \((\d+), (\d+)\)", caption.inner_text())
     value, i, j = float(match.group(1)), int(match.group(2)), int(match.group(3))
     OH, OW = H // 2, W // 2
