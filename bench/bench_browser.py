@@ -49,6 +49,14 @@ DEFAULT_KEYS = {
                   "bn_crop,bn_seed",
     "activations": "act_depth,act_kernel,act_bias,act_temperature,act_function,act_leaky_slope,act_collapse_seed,"
                    "act_hidden",
+    "learning": "ln_act,ln_b,ln_batch,ln_epochs,ln_hidden,ln_lr,ln_seed,ln_steps,ln_train_lr,ln_w,ln_x1,ln_x2,ln_y",
+    "learn_kernel": "lk_auto,lk_d2l_lr,lk_d2l_steps,lk_lr,lk_noise,lk_seed,lk_size,lk_source,lk_steps,lk_target,lk_view",
+    "whole_cnn": "wc_augment,wc_batch,wc_channel,wc_epochs,wc_index,wc_layer,wc_lr,wc_net,wc_source",
+    "channels": "ch_bias,ch_cin,ch_cout,ch_groups,ch_k,ch_kernel,ch_out,ch_reduce,ch_size",
+    "resnet": "rn_channel,rn_depth,rn_grad_depth,rn_scale,rn_shortcut",
+    "regularization": "rg_map_p,rg_mask,rg_mode,rg_p,rg_size,rg_wd",
+    "transfer": "tf_canvas,tf_digits,tf_finetune,tf_reuse,tf_task,tf_threshold",
+    "transposed_conv": "tc_ck,tc_cs,tc_dilation,tc_grid,tc_kernel,tc_output_padding,tc_padding,tc_step,tc_stride",
 }
 
 WATCH = """() => {  // when the student's input reaches the page, and when the next run (full or fragment) ends
@@ -77,6 +85,7 @@ DRAWN = """() => {
   return true;
 }"""
 ELAPSED = "() => window.__move.drawn - (window.__move.start ?? window.__move.drawn)"
+RUN_OVER = "() => window.__move.end - (window.__move.start ?? window.__move.drawn)"
 
 
 def photo_like(side: int) -> bytes:
@@ -134,10 +143,14 @@ def move(page, key: str, step: int) -> bool:
         return True
     if box.locator('[data-testid="stSelectbox"]').count():
         select = box.locator('[data-testid="stSelectbox"]').first
-        opener = select.locator('button[aria-haspopup="listbox"]')  # a click on the text field alone may not open
-        (opener.first if opener.count() else select).click()
-        options = page.locator('[role="option"]')
-        options.first.wait_for()
+        page.keyboard.press("Escape")  # no other list still open
+        select.locator('[role="combobox"]').first.click()
+        options = page.locator('[role="listbox"] [role="option"]')
+        try:
+            options.first.wait_for(timeout=3000)
+        except PlaywrightError:  # the click focused the field without opening its list: the keyboard opens it
+            select.locator('[role="combobox"]').first.press("ArrowDown")
+            options.first.wait_for(timeout=10_000)
         page.evaluate("() => { window.__move.start = null; }")  # the move is the option's click, not the opening
         for index in range(options.count()):
             if options.nth(index).get_attribute("aria-selected") != "true":
@@ -158,11 +171,19 @@ def move(page, key: str, step: int) -> bool:
     return True
 
 
-def measure(page, pid: int, key: str, moves: int) -> tuple[list[float], list[float]] | None:
+def main_thread_ms(cdp) -> float:
+    """Milliseconds the page's main thread has been busy (scripts, style, layout, paint), from Chromium's metrics."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics["TaskDuration"] * 1000
+
+
+def measure(page, pid: int, key: str, moves: int, cdp=None, phases: list | None = None
+            ) -> tuple[list[float], list[float]] | None:
     browser_ms, server_ms = [], []
     for step in range(moves):
         page.evaluate(WATCH)
         cpu = cpu_seconds(pid)
+        busy = main_thread_ms(cdp) if cdp else 0.0
         try:
             moved = move(page, key, step)
         except PlaywrightError as error:  # a control the harness cannot work (say why, go on with the others)
@@ -177,6 +198,8 @@ def measure(page, pid: int, key: str, moves: int) -> tuple[list[float], list[flo
             print(f"  {key}: no rerun seen after move {step + 1}")
             continue
         browser_ms.append(page.evaluate(ELAPSED))
+        if cdp is not None and phases is not None:
+            phases.append((page.evaluate(RUN_OVER), main_thread_ms(cdp) - busy))
         page.wait_for_selector(IDLE)
         page.wait_for_timeout(400)  # let late work (media requests, cache writes) land inside this move's CPU
         server_ms.append((cpu_seconds(pid) - cpu) * 1000)
@@ -192,6 +215,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--app", default="app.py", help="the Streamlit script to serve (e.g. a minimal app, to see "
                                                        "the fixed cost of any rerun)")
+    parser.add_argument("--phases", action="store_true", help="also print, per control, when the run was over and "
+                        "how long the browser's main thread was busy in the move (scripts, style, layout, paint)")
     parser.add_argument("--launcher", default="", help="a script that starts Streamlit itself (e.g. with a profiler)")
     args = parser.parse_args()
     keys = (args.keys or DEFAULT_KEYS.get(args.page, "")).split(",")
@@ -205,6 +230,10 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": args.width, "height": 1000})
+            cdp = None
+            if args.phases:
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
             page.goto(f"http://127.0.0.1:{port}/{args.page}?lang=en")
             page.wait_for_selector(IDLE, timeout=120_000)
             if args.upload:
@@ -214,7 +243,8 @@ def main() -> None:
             print(f"{args.page} ({image}, {args.width} px wide): per control, median over {args.moves} moves")
             medians_browser, medians_server, everything = [], [], []
             for key in keys:
-                result = measure(page, server.pid, key, args.moves)
+                phases = []
+                result = measure(page, server.pid, key, args.moves, cdp, phases)
                 if not result or not result[0]:
                     print(f"  {key:24s} not found on the page")
                     continue
@@ -224,6 +254,9 @@ def main() -> None:
                 everything += browser_ms
                 print(f"  {key:24s} browser {statistics.median(browser_ms):6.0f} ms (max {max(browser_ms):5.0f})   "
                       f"server CPU {statistics.median(server_ms):6.0f} ms")
+                if phases:
+                    end, busy = (statistics.median(column) for column in zip(*phases, strict=True))
+                    print(f"  {'':24s} run over after {end:4.0f} ms; main thread busy {busy:4.0f} ms")
             if medians_browser:
                 p95 = np.percentile(everything, 95)
                 print(f"  median over controls: browser {statistics.median(medians_browser):.0f} ms, server CPU "

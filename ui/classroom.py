@@ -38,13 +38,25 @@ _FLASH_CSS = """<style>
 /* A row of many controls (a container keyed controls_…) wraps when each control would be narrower than 8rem. */
 [class*="st-key-controls_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
 [class*="st-key-controls_"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 8rem; }
-/* On a phone the layer builder's columns are stacked: each input shows its own label, the header row goes. */
+/* On a phone the layer builder's rows wrap: each input shows its own label, the header row goes. */
 @media (max-width: 640px) {
   .st-key-rf_builder_head { display: none; }
   .st-key-rf_builder [data-testid="stWidgetLabel"] { display: flex !important; } }
-/* The layer table's one-glyph buttons (move up, down, remove) keep their glyph in a narrow column. */
+/* The layer table's one-glyph buttons (move up, down, remove) are narrow, so a row fits one line at 1024 px. */
 :is([class*="st-key-rf_up_"], [class*="st-key-rf_down_"], [class*="st-key-rf_remove_"]) button {
-  padding-left: 0.15rem; padding-right: 0.15rem; min-width: 0; width: 100%; }
+  padding-left: 0.15rem; padding-right: 0.15rem; min-width: 1.75rem; }
+/* Histograms (ui.show.histogram_html): bars in an SVG stretched to the plot, labels in HTML so they keep their size. */
+.cnnlab-hist { margin: 0 0 0.75rem 0; font-size: 0.75rem; line-height: 1; color: rgba(49, 51, 63, 0.75); }
+.cnnlab-hist-body { display: flex; padding-top: 0.5rem; }  /* room for the top label, centred on the top line */
+.cnnlab-hist-ytitle { margin-bottom: 0.1rem; }
+.cnnlab-hist-y { position: relative; width: 2.3rem; flex: none; }
+.cnnlab-hist-y span { position: absolute; right: 0.3rem; transform: translateY(50%); white-space: nowrap; }
+.cnnlab-hist-plot { position: relative; flex: 1; border-left: 1px solid #9aa0a6; border-bottom: 1px solid #9aa0a6; }
+.cnnlab-hist-plot i { position: absolute; left: 0; right: 0; border-top: 1px solid #e8e8e8; }
+.cnnlab-hist-plot svg { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
+.cnnlab-hist-x { position: relative; height: 1.1rem; margin-left: 2.3rem; }
+.cnnlab-hist-x span { position: absolute; top: 0.25rem; transform: translateX(-50%); white-space: nowrap; }
+.cnnlab-hist figcaption { text-align: center; margin-top: 0.2rem; }
 .cnnlab-flash { outline: 3px solid #f97316; outline-offset: 8px; border-radius: 6px; transition: outline-color 1.5s;
   scroll-margin: calc(3.75rem + 16px); }  /* scrolled to just below the app's top bar (3.75rem high) */
 </style>"""

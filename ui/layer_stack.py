@@ -189,31 +189,38 @@ def add(kind: str) -> None:
     mark_custom()
 
 
+# Pixels of each cell of a builder row. A row is one horizontal container of fixed-width widgets rather than ten
+# columns: a stack edit redraws every row, and each column is one more element for the browser to lay out
+# (README, "the element budget"). The widths fit one line at 1024 px; on a phone a row wraps.
+CELL_PX = dict(index=20, kind=124, kernel=54, stride=54, padding=54, dilation=54, channels=74)
+
+
 def stack_builder(page: Page) -> list[dict]:
     """The table of layers (type, kernel, stride, padding, dilation, channels; move, remove, add); returns the rows."""
     st.subheader(t("receptive_field.builder_title"))
     st.caption(t("receptive_field.builder_help"))
     rows = SS.rf_stack
-    widths = [0.4, 2.2, 1, 1, 1, 1, 1.3, 0.5, 0.5, 0.5]
-    header = st.container(key="rf_builder_head").columns(widths, gap="xsmall", vertical_alignment="bottom")
-    for column, name in zip(header[1:7], FIELDS, strict=True):  # small, whole words: narrow columns broke them
+    header = st.container(key="rf_builder_head", horizontal=True, gap="xxsmall", vertical_alignment="bottom")
+    header.markdown("", width=CELL_PX["index"])
+    for name in FIELDS:  # small, whole words: narrow cells broke them
         text = html.escape(t(f"receptive_field.col_{name}"))
-        column.markdown(f'<div style="font-size:0.8rem;font-weight:600;line-height:1.2;overflow-wrap:normal;'
-                        f'word-break:keep-all">{text}</div>', unsafe_allow_html=True)  # breaks between words only
+        header.markdown(f'<div style="font-size:0.8rem;font-weight:600;line-height:1.2;overflow-wrap:normal;'
+                        f'word-break:keep-all">{text}</div>', unsafe_allow_html=True, width=CELL_PX[name])
     table = st.container(key="rf_builder")  # on a phone its inputs show their own labels (ui/classroom.py)
     for index, row in enumerate(rows):
-        cells = table.columns(widths, gap="xsmall", vertical_alignment="center")
-        cells[0].markdown(f"**{index + 1}**")
-        for column, field in zip(cells[1:7], FIELDS, strict=True):
+        cells = table.container(horizontal=True, gap="xxsmall", vertical_alignment="center")
+        cells.markdown(f"**{index + 1}**", width=CELL_PX["index"])
+        for field in FIELDS:
             disabled = ((field == "channels" and row["kind"] != "conv")
                         or (field == "dilation" and row["kind"] == "avgpool" and row["dilation"] == 1))
-            page.draw(widget_key(field, index), column, disabled=disabled, label_visibility="collapsed")
-        cells[7].button("↑", key=f"rf_up_{index}", on_click=move, args=(index, -1), disabled=index == 0,
-                        help=t("receptive_field.move_up"))
-        cells[8].button("↓", key=f"rf_down_{index}", on_click=move, args=(index, 1), disabled=index == len(rows) - 1,
-                        help=t("receptive_field.move_down"))
-        cells[9].button("✕", key=f"rf_remove_{index}", on_click=remove, args=(index,), disabled=len(rows) == 1,
-                        help=t("receptive_field.remove"))
+            page.draw(widget_key(field, index), cells, disabled=disabled, label_visibility="collapsed",
+                      width=CELL_PX[field])
+        cells.button("↑", key=f"rf_up_{index}", on_click=move, args=(index, -1), disabled=index == 0,
+                     help=t("receptive_field.move_up"))
+        cells.button("↓", key=f"rf_down_{index}", on_click=move, args=(index, 1), disabled=index == len(rows) - 1,
+                     help=t("receptive_field.move_down"))
+        cells.button("✕", key=f"rf_remove_{index}", on_click=remove, args=(index,), disabled=len(rows) == 1,
+                     help=t("receptive_field.remove"))
     full = len(rows) >= MAX_LAYERS
     left, right, note = st.columns([3, 3, 6])
     left.button(t("receptive_field.add_conv"), key="rf_add_conv", on_click=add, args=("conv",), disabled=full,
