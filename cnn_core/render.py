@@ -188,6 +188,11 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
     picture, *_ = colorize(finite, signed, vmin, vmax, cmap)
     dark = picture @ np.array([0.299, 0.587, 0.114]) < 140  # white text on dark colours
     marked = {tuple(map(int, cell)) for cell in highlight}
+    # In a column narrower than the grid (1024 px, a phone) the cells shrink with it (100cqw: the wrapper's width),
+    # down to 26 px and 12 px numbers, still readable; below that the grid scrolls sideways instead of spilling over.
+    columns, font_px = values.shape[1], max(14, font_px)
+    side = f"clamp({min(26, cell_px)}px, calc(100cqw / {columns} - 2px), {cell_px}px)"
+    font = f"clamp(12px, calc(100cqw / {columns} * 0.36), {font_px}px)"
     rows = []
     for i in range(values.shape[0]):
         cells = []
@@ -197,13 +202,12 @@ def matrix_html(values: np.ndarray, decimals: int = 2, signed: bool | None = Non
             ring = "outline:3px solid #d62728;outline-offset:-3px;" if (i, j) in marked else ""
             background = _hex(picture[i, j]) if not np.isnan(value) else "#e6e6e6"  # NaN: no value (padding)
             cells.append(f'<td style="background:{background};color:{"#fff" if dark[i, j] else "#111"};'
-                         f'width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;padding:0;text-align:center;'
+                         f'width:{side};height:{side};min-width:{side};padding:0;text-align:center;'
                          f'border:1px solid #fff;{ring}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    # In a column narrower than the grid (1024 px, a phone) it scrolls sideways instead of spilling into the next.
-    return (f'<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;table-layout:fixed;'
-            f'width:auto;margin:0 0 0.5rem 0;font-size:{max(14, font_px)}px;font-variant-numeric:tabular-nums;'
-            f'line-height:1">' + "".join(rows) + "</table></div>")
+    return (f'<div style="container-type:inline-size;overflow-x:auto;max-width:100%"><table style="border-collapse:'
+            f'collapse;table-layout:fixed;width:auto;margin:0 0 0.5rem 0;font-size:{font};'
+            f'font-variant-numeric:tabular-nums;line-height:1">' + "".join(rows) + "</table></div>")
 
 
 def colorbar_html(lo: float, hi: float, cmap: str, width_px: int = 200) -> str:

@@ -45,6 +45,9 @@ _FLASH_CSS = """<style>
 /* The layer table's one-glyph buttons (move up, down, remove) are narrow, so a row fits one line at 1024 px. */
 :is([class*="st-key-rf_up_"], [class*="st-key-rf_down_"], [class*="st-key-rf_remove_"]) button {
   padding-left: 0.15rem; padding-right: 0.15rem; min-width: 1.75rem; }
+/* A page link's title and a metric's label wrap instead of ending in '…' (the course map, pooling at 1024 px). */
+:is([data-testid="stPageLink-NavLink"], [data-testid="stMetricLabel"]) :is(span, p, div) {
+  white-space: normal; overflow: visible; text-overflow: clip; }
 /* Histograms (ui.show.histogram_html): bars in an SVG stretched to the plot, labels in HTML so they keep their size. */
 .cnnlab-hist { margin: 0 0 0.75rem 0; font-size: 0.75rem; line-height: 1; color: rgba(49, 51, 63, 0.75); }
 .cnnlab-hist-body { display: flex; padding-top: 0.5rem; }  /* room for the top label, centred on the top line */

@@ -54,7 +54,8 @@ def test_matrix_html_writes_every_number_on_one_colour_scale():
     assert [text for _, text in cells] == ["0", "0.25", "0.5", "1"]
     assert len({colour for colour, _ in cells}) == 4  # four values, four colours
     assert html.count("outline:3px") == 1
-    assert int(re.search(r"font-size:(\d+)px", html).group(1)) >= 14
+    smallest, largest = map(int, re.search(r"font-size:clamp\((\d+)px, [^,]+, (\d+)px\)", html).groups())
+    assert smallest >= 12 and largest >= 14  # readable in a narrow column, full size in a wide one
     same_scale = render.matrix_html(np.array([[0.25]], np.float32), signed=False, vmin=0.0, vmax=1.0)
     assert cells[1][0] in same_scale  # the same value gets the same colour in another matrix on the same scale
 
